@@ -1,0 +1,81 @@
+//! The command line, defined once with clap; every flag says what it is for. Nothing here runs.
+
+use clap::{Args, Parser, Subcommand};
+use mcp_audit::finding::Severity;
+use mcp_audit::report::Format;
+use std::path::PathBuf;
+
+/// Audit MCP servers for tool poisoning, shadowing, rug pulls and tampered images before an
+/// agent is allowed to use them.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-audit", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan servers and report what is wrong with them.
+    Scan(ScanArgs),
+    /// List or explain the rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A saved `tools/list` result (`{"tools": [...]}`), a JSON-RPC response carrying one, a
+    /// JSON array of tools, or a capture written by mcp-audit. Each file is one server, named
+    /// by the file's stem. Repeat for several servers.
+    #[arg(long = "tools", value_name = "FILE", required = true)]
+    pub tools: Vec<PathBuf>,
+
+    /// Name the server of a single `--tools` file instead of using the file's stem.
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Exit with 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = Severity::High, value_name = "SEVERITY")]
+    pub fail_on: Severity,
+
+    /// A directory of extra rule files (`*.yaml`), in the built-in rules' format. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+
+    /// Worker threads for the rule engine (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule: id, severity, category, name and summary.
+    List {
+        /// A directory of extra rule files to list with the built-in ones. Repeatable.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Show one rule in full: its help, matchers and examples.
+    Show {
+        /// The rule's id, such as MCP101.
+        id: String,
+        /// A directory of extra rule files. Repeatable.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+}

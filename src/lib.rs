@@ -1,0 +1,7 @@
+//! mcp-audit: audits the MCP servers an agent is configured to use, before it talks to them.
+//! Each module is one stage of the pipeline; `Finding` is the only value that crosses them.
+
+pub mod capture;
+pub mod finding;
+pub mod report;
+pub mod rules;

@@ -1,0 +1,7 @@
+//! The sarif report.
+
+use super::ScanReport;
+
+pub fn render(report: &ScanReport<'_>) -> String {
+    crate::report::json::render(report)
+}

@@ -1,0 +1,190 @@
+//! Named built-in checks: what a literal or regex over normalised text cannot say, because
+//! normalisation removes it (invisible characters, escapes) or it needs decoding or counting.
+//! A rule names a check with `check:`; each check reads one raw text and returns evidence.
+
+use super::normalize::decode_runs;
+use super::text::Text;
+use super::FieldKind;
+use crate::finding::is_invisible;
+
+/// The checks a rule file may name.
+pub const NAMES: &[&str] = &[
+    "invisible-characters",
+    "bidi-controls",
+    "unicode-tags",
+    "ansi-escapes",
+    "confusable-name",
+    "encoded-payload",
+    "long-description",
+];
+
+pub fn is_known(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+/// Run check `name` on a text; `Some(evidence)` when it fires.
+pub fn run(name: &str, text: &Text) -> Option<String> {
+    let raw = text.value.as_str();
+    match name {
+        "invisible-characters" => invisible_characters(raw),
+        "bidi-controls" => first_char(raw, is_bidi_control),
+        "unicode-tags" => unicode_tags(raw),
+        "ansi-escapes" => ansi_escape(raw),
+        "confusable-name" if text.kind == FieldKind::Name => confusable_name(raw),
+        "encoded-payload" => decode_runs(raw).into_iter().next().map(|d| {
+            format!("{} `{}` decodes to: {}", d.encoding.as_str(), cut(&d.encoded, 40), d.text)
+        }),
+        "long-description" if text.kind == FieldKind::Description => long_description(raw),
+        _ => None,
+    }
+}
+
+/// Descriptions longer than this are unusual in honest servers and give room to hide orders.
+const LONG_DESCRIPTION_CHARS: usize = 4000;
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C)
+}
+
+fn is_tag(c: char) -> bool {
+    matches!(c as u32, 0xE0000..=0xE007F)
+}
+
+fn first_char(raw: &str, wanted: impl Fn(char) -> bool) -> Option<String> {
+    raw.char_indices()
+        .find(|(_, c)| wanted(*c))
+        .map(|(i, _)| context(raw, i))
+}
+
+/// Zero-width and other invisible characters, except the joiner and variation selector that
+/// emoji sequences use between symbols.
+fn invisible_characters(raw: &str) -> Option<String> {
+    let chars: Vec<(usize, char)> = raw.char_indices().collect();
+    for (n, &(i, c)) in chars.iter().enumerate() {
+        if !is_invisible(c) || is_bidi_control(c) || is_tag(c) {
+            continue;
+        }
+        let emoji_glue = matches!(c as u32, 0x200D | 0xFE0E | 0xFE0F)
+            && n > 0
+            && is_pictograph(chars[n - 1].1);
+        if !emoji_glue {
+            return Some(context(raw, i));
+        }
+    }
+    None
+}
+
+fn is_pictograph(c: char) -> bool {
+    matches!(c as u32, 0x2190..=0x2BFF | 0x1F000..=0x1FAFF | 0x200D | 0xFE0F)
+}
+
+/// Unicode tag characters spell ASCII invisibly; show what they spell.
+fn unicode_tags(raw: &str) -> Option<String> {
+    let hidden: String = raw
+        .chars()
+        .filter(|c| is_tag(*c))
+        .filter_map(|c| char::from_u32(c as u32 - 0xE0000))
+        .filter(|c| !c.is_control())
+        .collect();
+    raw.chars()
+        .any(is_tag)
+        .then(|| format!("tag characters spelling: {hidden}"))
+}
+
+fn ansi_escape(raw: &str) -> Option<String> {
+    raw.char_indices()
+        .find(|(_, c)| *c == '\u{1b}' || *c == '\u{9b}')
+        .map(|(i, _)| context(raw, i))
+}
+
+/// A name that mixes scripts, or uses letters from another script that look Latin, is built to
+/// pass for a name it is not.
+fn confusable_name(raw: &str) -> Option<String> {
+    let mut latin = false;
+    let mut lookalike = None;
+    for c in raw.chars() {
+        if c.is_ascii_alphabetic() {
+            latin = true;
+        } else if is_latin_lookalike(c) {
+            lookalike.get_or_insert(c);
+        }
+    }
+    let c = lookalike?;
+    let all_lookalike = raw.chars().all(|c| !c.is_alphabetic() || is_latin_lookalike(c));
+    (latin || all_lookalike).then(|| format!("{raw} (U+{:04X} `{c}` looks like a Latin letter)", c as u32))
+}
+
+/// Cyrillic, Greek and fullwidth letters that render like Latin ones.
+fn is_latin_lookalike(c: char) -> bool {
+    matches!(c,
+        'а' | 'е' | 'о' | 'р' | 'с' | 'у' | 'х' | 'і' | 'ј' | 'ѕ' | 'ԁ' | 'ԛ' | 'ԝ' | 'һ' | 'ӏ'
+        | 'А' | 'В' | 'Е' | 'К' | 'М' | 'Н' | 'О' | 'Р' | 'С' | 'Т' | 'Х' | 'І' | 'Ј' | 'Ѕ'
+        | 'α' | 'ο' | 'ν' | 'ρ' | 'τ' | 'ι' | 'κ' | 'Α' | 'Β' | 'Ε' | 'Ζ' | 'Η' | 'Ι' | 'Κ'
+        | 'Μ' | 'Ν' | 'Ο' | 'Ρ' | 'Τ' | 'Υ' | 'Χ'
+        | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'
+    )
+}
+
+fn long_description(raw: &str) -> Option<String> {
+    let chars = raw.chars().count();
+    (chars > LONG_DESCRIPTION_CHARS).then(|| format!("{chars} characters: {}", cut(raw, 80)))
+}
+
+/// A few characters either side of byte `at`, for evidence.
+fn context(raw: &str, at: usize) -> String {
+    let start = raw[..at]
+        .char_indices()
+        .rev()
+        .nth(20)
+        .map_or(0, |(i, _)| i);
+    cut(&raw[start..], 60)
+}
+
+fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(kind: FieldKind, value: &str) -> Text {
+        Text {
+            item: Some("t".into()),
+            field: "description".into(),
+            kind,
+            value: value.into(),
+        }
+    }
+
+    fn fires(name: &str, kind: FieldKind, value: &str) -> bool {
+        run(name, &text(kind, value)).is_some()
+    }
+
+    #[test]
+    fn every_named_check_runs() {
+        let d = FieldKind::Description;
+        assert!(fires("invisible-characters", d, "a\u{200B}b"));
+        assert!(!fires("invisible-characters", d, "thumbs 👍\u{200D}\u{FE0F} ok"));
+        assert!(fires("bidi-controls", d, "abc\u{202E}fed"));
+        assert!(fires("unicode-tags", d, "ok\u{E0069}\u{E0067}"));
+        assert!(fires("ansi-escapes", d, "\u{1b}[8mhidden\u{1b}[0m"));
+        assert!(fires("confusable-name", FieldKind::Name, "rеad_file"));
+        assert!(!fires("confusable-name", FieldKind::Name, "read_file"));
+        assert!(!fires("confusable-name", FieldKind::Name, "поиск"));
+        assert!(fires("long-description", d, &"word ".repeat(1000)));
+        assert!(!fires("long-description", d, "short"));
+    }
+
+    #[test]
+    fn tags_show_what_they_spell() {
+        let hidden: String = "hi".chars().map(|c| char::from_u32(c as u32 + 0xE0000).unwrap()).collect();
+        assert_eq!(
+            run("unicode-tags", &text(FieldKind::Description, &hidden)).unwrap(),
+            "tag characters spelling: hi"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The rule engine: runs every text rule over every text of every capture, in parallel, and
+//! turns matches into findings. Texts are normalised once; encoded runs are decoded and
+//! scanned again. It reads captures and rules and nothing else.
+
+use super::matcher::{Matcher, MatcherError};
+use super::normalize::{decode_runs, normalize};
+use super::text::{Text, capture_texts};
+use super::{FieldKind, Rule, RuleSet, checks};
+use crate::capture::Capture;
+use crate::finding::{Finding, FindingSpec, Location};
+use rayon::prelude::*;
+
+/// Text rules compiled for matching.
+pub struct Engine {
+    rules: Vec<Rule>,
+    matcher: Matcher,
+}
+
+/// Characters of normalised context shown either side of a match.
+const EVIDENCE_CONTEXT: usize = 30;
+
+impl Engine {
+    /// Compile every rule of `set` that reads text.
+    pub fn new(set: &RuleSet) -> Result<Self, MatcherError> {
+        let rules: Vec<Rule> = set.iter().filter(|r| r.is_text_rule()).cloned().collect();
+        let refs: Vec<&Rule> = rules.iter().collect();
+        Ok(Engine {
+            matcher: Matcher::new(&refs)?,
+            rules,
+        })
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Scan captures in parallel; findings come back in report order.
+    pub fn scan(&self, captures: &[Capture]) -> Vec<Finding> {
+        let work: Vec<(&Capture, Text)> = captures
+            .iter()
+            .flat_map(|c| capture_texts(c).into_iter().map(move |t| (c, t)))
+            .collect();
+        let mut findings: Vec<Finding> = work
+            .par_iter()
+            .flat_map_iter(|(capture, text)| {
+                let location = Location::file(capture.source.to_string_lossy());
+                self.scan_text(&capture.server, text, Some(location))
+            })
+            .collect();
+        crate::finding::sort_findings(&mut findings);
+        findings
+    }
+
+    /// Every finding of every text rule on one text, and on what its encoded runs decode to.
+    pub fn scan_text(&self, server: &str, text: &Text, location: Option<Location>) -> Vec<Finding> {
+        let mut findings = self.match_text(server, text, &location);
+        for decoded in decode_runs(&text.value) {
+            let hidden = Text {
+                field: format!("{} ({}-decoded)", text.field, decoded.encoding.as_str()),
+                value: decoded.text,
+                ..text.clone()
+            };
+            findings.extend(self.match_text(server, &hidden, &location));
+        }
+        findings
+    }
+
+    fn match_text(&self, server: &str, text: &Text, location: &Option<Location>) -> Vec<Finding> {
+        let normalized = normalize(&text.value);
+        let mut findings = Vec::new();
+        for m in self.matcher.matches(&normalized) {
+            let rule = &self.rules[m.rule];
+            if rule.reads(text.kind) {
+                let evidence = around(&normalized, m.start, m.end);
+                findings.push(self.finding(rule, server, text, &evidence, location));
+            }
+        }
+        for rule in &self.rules {
+            let Some(check) = &rule.check else { continue };
+            if rule.reads(text.kind)
+                && let Some(evidence) = checks::run(check, text)
+            {
+                findings.push(self.finding(rule, server, text, &evidence, location));
+            }
+        }
+        findings
+    }
+
+    fn finding(
+        &self,
+        rule: &Rule,
+        server: &str,
+        text: &Text,
+        evidence: &str,
+        location: &Option<Location>,
+    ) -> Finding {
+        let subject = match text.kind {
+            FieldKind::Instructions => "the server's instructions".to_string(),
+            _ => format!("`{}`", text.field),
+        };
+        Finding::new(FindingSpec {
+            rule_id: &rule.id,
+            category: rule.category,
+            severity: rule.severity,
+            confidence: rule.confidence,
+            server,
+            message: format!("{} in {subject}", rule.summary),
+        })
+        .tool(text.item.as_deref())
+        .field(&text.field)
+        .evidence(evidence)
+        .location(location.clone())
+    }
+}
+
+/// The matched span with a little context, cut at character boundaries.
+fn around(text: &str, start: usize, end: usize) -> String {
+    let from = text[..start]
+        .char_indices()
+        .rev()
+        .nth(EVIDENCE_CONTEXT - 1)
+        .map_or(0, |(i, _)| i);
+    let to = text[end..]
+        .char_indices()
+        .nth(EVIDENCE_CONTEXT)
+        .map_or(text.len(), |(i, _)| end + i);
+    let mut evidence = String::new();
+    if from > 0 {
+        evidence.push('…');
+    }
+    evidence.push_str(&text[from..to]);
+    if to < text.len() {
+        evidence.push('…');
+    }
+    evidence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_keeps_context_at_char_boundaries() {
+        let text = "ééééééééééééééééééééééééééééééééé match ééééééééééééééééééééééééééééééééé";
+        let start = text.find("match").unwrap();
+        let evidence = around(text, start, start + 5);
+        assert!(evidence.contains("match"));
+        assert!(evidence.starts_with('…') && evidence.ends_with('…'));
+    }
+}

@@ -1,0 +1,308 @@
+//! Rules as data: the rule-file format, loading the built-in files embedded in the binary and a
+//! user's `--rules DIR`, and validating them. Matching lives in `matcher`, running in `engine`;
+//! this module never looks at a server's text.
+
+pub mod checks;
+pub mod engine;
+pub mod matcher;
+pub mod normalize;
+pub mod text;
+
+use crate::finding::{Category, Confidence, Severity};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The built-in rule files, one per family, compiled into the binary.
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    (
+        "rules/poisoning.yaml",
+        include_str!("../../rules/poisoning.yaml"),
+    ),
+];
+
+/// One rule file: a list of rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub rules: Vec<Rule>,
+}
+
+/// One rule, as written in a rule file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable identifier, such as `MCP101`; what users suppress and look up.
+    pub id: String,
+    /// Short kebab-case name, such as `hidden-instruction-block`.
+    pub name: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// One line: what the finding means.
+    pub summary: String,
+    /// Markdown: what the attack is, why it matters, how to fix. Feeds SARIF `help`.
+    pub help: String,
+    /// Which texts the rule reads; empty means all of them.
+    #[serde(default)]
+    pub fields: Vec<FieldKind>,
+    /// Literal and regex matchers. A rule with neither `match` nor `check` is raised by code
+    /// elsewhere (config lint, supply chain, lockfile) and is listed here for its documentation.
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<MatchSpec>,
+    /// A named built-in check, for what a pattern cannot say (see `checks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(default)]
+    pub examples: Examples,
+}
+
+/// Which kind of text a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    /// Tool, prompt, resource names and URIs.
+    Name,
+    /// Titles and descriptions of tools, prompts, resources and their arguments.
+    Description,
+    /// Input and output schemas: property names, descriptions, titles, enums, defaults.
+    Schema,
+    /// Annotation values (`annotations.title` and the like).
+    Annotations,
+    /// The server's `instructions`.
+    Instructions,
+}
+
+/// `all` groups must each match (within `window` words of each other when set); a group
+/// matches when any of its literals or regexes does. `unless` groups veto the rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    pub all: Vec<PatternGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless: Vec<PatternGroup>,
+}
+
+/// Alternatives: literals are matched case-insensitively on normalised text, at word
+/// boundaries; regexes run on the same normalised (lower-cased) text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternGroup {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub literals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regex: Vec<String>,
+}
+
+/// Texts a rule must and must not flag; they run as tests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Examples {
+    #[serde(default, rename = "match")]
+    pub must_match: Vec<Example>,
+    #[serde(default, rename = "no_match")]
+    pub must_not_match: Vec<Example>,
+}
+
+/// A string is a tool description; an object is a whole tool definition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    Description(String),
+    Tool(serde_json::Value),
+}
+
+impl Example {
+    pub fn as_tool(&self) -> serde_json::Value {
+        match self {
+            Example::Description(text) => serde_json::json!({
+                "name": "example_tool",
+                "description": text,
+                "inputSchema": {"type": "object", "properties": {}}
+            }),
+            Example::Tool(tool) => tool.clone(),
+        }
+    }
+}
+
+impl Rule {
+    pub fn reads(&self, kind: FieldKind) -> bool {
+        self.fields.is_empty() || self.fields.contains(&kind)
+    }
+
+    /// Whether the rule engine runs this rule (rather than code elsewhere raising it).
+    pub fn is_text_rule(&self) -> bool {
+        self.pattern.is_some() || self.check.is_some()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("cannot read rule file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("rule file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: yaml_serde::Error,
+    },
+    #[error("rule file {path}, rule {id}: {problem}")]
+    Invalid {
+        path: PathBuf,
+        id: String,
+        problem: String,
+    },
+    #[error("rule directory {path} holds no .yaml or .yml rule file")]
+    EmptyDirectory { path: PathBuf },
+    #[error("no rules loaded: refusing to report a scan that examined nothing")]
+    NoRules,
+}
+
+/// Every loaded rule, by id, with the file each came from.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: BTreeMap<String, (Rule, PathBuf)>,
+}
+
+impl RuleSet {
+    /// The built-in rules, then every `.yaml`/`.yml` file in each of `dirs`.
+    pub fn load(dirs: &[PathBuf]) -> Result<Self, RuleError> {
+        let mut set = RuleSet::default();
+        for (path, text) in BUILTIN_RULE_FILES {
+            set.add_file(Path::new(path), text)?;
+        }
+        for dir in dirs {
+            set.add_dir(dir)?;
+        }
+        if set.rules.is_empty() {
+            return Err(RuleError::NoRules);
+        }
+        Ok(set)
+    }
+
+    fn add_dir(&mut self, dir: &Path) -> Result<(), RuleError> {
+        let read_error = |source| RuleError::Read {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_error)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(read_error)?;
+        files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")));
+        files.sort();
+        if files.is_empty() {
+            return Err(RuleError::EmptyDirectory {
+                path: dir.to_path_buf(),
+            });
+        }
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|source| RuleError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            self.add_file(&path, &text)?;
+        }
+        Ok(())
+    }
+
+    /// Parse and validate one file's rules and add them; a duplicate id is an error.
+    pub fn add_file(&mut self, path: &Path, text: &str) -> Result<(), RuleError> {
+        let file: RuleFile = yaml_serde::from_str(text).map_err(|source| RuleError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for rule in file.rules {
+            let invalid = |problem: String| RuleError::Invalid {
+                path: path.to_path_buf(),
+                id: rule.id.clone(),
+                problem,
+            };
+            validate(&rule).map_err(invalid)?;
+            if let Some((_, first)) = self.rules.get(&rule.id) {
+                return Err(invalid(format!(
+                    "id already used by a rule in {}",
+                    first.display()
+                )));
+            }
+            self.rules
+                .insert(rule.id.clone(), (rule, path.to_path_buf()));
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.get(id).map(|(rule, _)| rule)
+    }
+
+    /// Rules in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.values().map(|(rule, _)| rule)
+    }
+
+    pub fn source_of(&self, id: &str) -> Option<&Path> {
+        self.rules.get(id).map(|(_, path)| path.as_path())
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// Checks that need no compilation: ids, names, matchers present and well formed.
+fn validate(rule: &Rule) -> Result<(), String> {
+    let id_ok = rule.id.len() >= 4
+        && rule.id.is_ascii()
+        && rule.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !id_ok {
+        return Err("id must be at least 4 ASCII letters, digits or dashes".to_string());
+    }
+    if rule.name.is_empty()
+        || !rule
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!("name `{}` must be kebab-case", rule.name));
+    }
+    if rule.summary.trim().is_empty() || rule.help.trim().is_empty() {
+        return Err("summary and help must not be empty".to_string());
+    }
+    if let Some(spec) = &rule.pattern {
+        if spec.all.is_empty() {
+            return Err("`match.all` needs at least one group".to_string());
+        }
+        for group in spec.all.iter().chain(&spec.unless) {
+            if group.literals.is_empty() && group.regex.is_empty() {
+                return Err("a match group has neither literals nor regex".to_string());
+            }
+            if group.literals.iter().any(|l| l.trim().is_empty()) {
+                return Err("an empty literal would match everything".to_string());
+            }
+        }
+        if spec.window == Some(0) {
+            return Err("`match.window` must be at least 1 word".to_string());
+        }
+    }
+    if let Some(name) = &rule.check
+        && !checks::is_known(name)
+    {
+        return Err(format!(
+            "unknown check `{name}`; known checks: {}",
+            checks::NAMES.join(", ")
+        ));
+    }
+    if rule.is_text_rule() && rule.examples.must_match.is_empty() {
+        return Err("a rule that reads text needs at least one `examples.match`".to_string());
+    }
+    Ok(())
+}

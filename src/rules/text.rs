@@ -1,0 +1,219 @@
+//! Every text of a capture that an agent will read, each named by the field it came from
+//! (`description`, `inputSchema.properties.path.description`, `instructions`, …). This module
+//! only enumerates; it does not judge.
+
+use super::FieldKind;
+use crate::capture::{Capture, item_name};
+use serde_json::Value;
+
+/// One text to scan, and where it sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// The tool, prompt, resource or template it belongs to; `None` for server instructions.
+    pub item: Option<String>,
+    pub field: String,
+    pub kind: FieldKind,
+    pub value: String,
+}
+
+/// Schemas nest; a hostile one can nest forever. Deeper levels are not read.
+const MAX_SCHEMA_DEPTH: usize = 12;
+
+/// All texts of a capture, in a stable order.
+pub fn capture_texts(capture: &Capture) -> Vec<Text> {
+    let mut texts = Vec::new();
+    for tool in &capture.tools {
+        item_texts(tool, "", &mut texts);
+    }
+    for (prefix, items) in [
+        ("prompt.", &capture.prompts),
+        ("resource.", &capture.resources),
+        ("resourceTemplate.", &capture.resource_templates),
+    ] {
+        for item in items {
+            item_texts(item, prefix, &mut texts);
+        }
+    }
+    if let Some(instructions) = &capture.instructions {
+        texts.push(Text {
+            item: None,
+            field: "instructions".to_string(),
+            kind: FieldKind::Instructions,
+            value: instructions.clone(),
+        });
+    }
+    texts
+}
+
+/// The texts of one tool, prompt, resource or template; `prefix` tells which of them it is.
+pub fn item_texts(item: &Value, prefix: &str, texts: &mut Vec<Text>) {
+    let name = item_name(item).map(str::to_string);
+    let mut push = |field: String, kind: FieldKind, value: &str| {
+        if !value.is_empty() {
+            texts.push(Text {
+                item: name.clone(),
+                field,
+                kind,
+                value: value.to_string(),
+            });
+        }
+    };
+    for (key, kind) in [
+        ("name", FieldKind::Name),
+        ("uri", FieldKind::Name),
+        ("uriTemplate", FieldKind::Name),
+        ("title", FieldKind::Description),
+        ("description", FieldKind::Description),
+    ] {
+        if let Some(value) = item.get(key).and_then(Value::as_str) {
+            push(format!("{prefix}{key}"), kind, value);
+        }
+    }
+    if let Some(arguments) = item.get("arguments").and_then(Value::as_array) {
+        for argument in arguments {
+            let arg = argument.get("name").and_then(Value::as_str).unwrap_or("?");
+            push(format!("{prefix}arguments.{arg}"), FieldKind::Schema, arg);
+            for key in ["title", "description"] {
+                if let Some(value) = argument.get(key).and_then(Value::as_str) {
+                    push(
+                        format!("{prefix}arguments.{arg}.{key}"),
+                        FieldKind::Schema,
+                        value,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(annotations) = item.get("annotations").and_then(Value::as_object) {
+        for (key, value) in annotations {
+            if let Some(value) = value.as_str() {
+                push(
+                    format!("{prefix}annotations.{key}"),
+                    FieldKind::Annotations,
+                    value,
+                );
+            }
+        }
+    }
+    for key in ["inputSchema", "outputSchema"] {
+        if let Some(schema) = item.get(key) {
+            schema_texts(schema, &format!("{prefix}{key}"), 0, &mut push);
+        }
+    }
+}
+
+fn schema_texts(
+    schema: &Value,
+    path: &str,
+    depth: usize,
+    push: &mut impl FnMut(String, FieldKind, &str),
+) {
+    let Some(object) = schema.as_object() else {
+        return;
+    };
+    if depth > MAX_SCHEMA_DEPTH {
+        return;
+    }
+    for key in ["title", "description"] {
+        if let Some(value) = object.get(key).and_then(Value::as_str) {
+            push(format!("{path}.{key}"), FieldKind::Schema, value);
+        }
+    }
+    for key in ["default", "const", "examples", "enum"] {
+        match object.get(key) {
+            Some(Value::String(value)) => push(format!("{path}.{key}"), FieldKind::Schema, value),
+            Some(Value::Array(values)) => {
+                for (i, value) in values.iter().enumerate() {
+                    if let Some(value) = value.as_str() {
+                        push(format!("{path}.{key}[{i}]"), FieldKind::Schema, value);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for key in ["properties", "patternProperties", "$defs", "definitions"] {
+        if let Some(properties) = object.get(key).and_then(Value::as_object) {
+            for (name, property) in properties {
+                let property_path = format!("{path}.{key}.{name}");
+                if key == "properties" {
+                    push(property_path.clone(), FieldKind::Schema, name);
+                }
+                schema_texts(property, &property_path, depth + 1, push);
+            }
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(sub) = object.get(key) {
+            schema_texts(sub, &format!("{path}.{key}"), depth + 1, push);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+        if let Some(subs) = object.get(key).and_then(Value::as_array) {
+            for (i, sub) in subs.iter().enumerate() {
+                schema_texts(sub, &format!("{path}.{key}[{i}]"), depth + 1, push);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_every_text_by_its_field() {
+        let capture = Capture {
+            server: "s".into(),
+            tools: vec![json!({
+                "name": "read",
+                "description": "Reads.",
+                "inputSchema": {"type": "object", "properties": {
+                    "path": {"type": "string", "description": "Where.", "enum": ["a", "b"]},
+                    "opts": {"type": "object", "properties": {"deep": {"default": "x"}}}
+                }},
+                "annotations": {"title": "Read", "readOnlyHint": true}
+            })],
+            prompts: vec![json!({"name": "p", "arguments": [{"name": "topic", "description": "T."}]})],
+            instructions: Some("Use me.".into()),
+            ..Capture::default()
+        };
+        let fields: Vec<String> = capture_texts(&capture)
+            .into_iter()
+            .map(|t| t.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "description",
+                "annotations.title",
+                "inputSchema.properties.path",
+                "inputSchema.properties.path.description",
+                "inputSchema.properties.path.enum[0]",
+                "inputSchema.properties.path.enum[1]",
+                "inputSchema.properties.opts",
+                "inputSchema.properties.opts.properties.deep",
+                "inputSchema.properties.opts.properties.deep.default",
+                "prompt.name",
+                "prompt.arguments.topic",
+                "prompt.arguments.topic.description",
+                "instructions",
+            ]
+        );
+    }
+
+    #[test]
+    fn stops_at_the_depth_limit() {
+        let mut schema = json!({"description": "bottom"});
+        for _ in 0..100 {
+            schema = json!({"items": schema});
+        }
+        let capture = Capture {
+            tools: vec![json!({"name": "t", "inputSchema": schema})],
+            ..Capture::default()
+        };
+        assert_eq!(capture_texts(&capture).len(), 1);
+    }
+}
