@@ -188,10 +188,26 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_capture() {
-        assert!(parse(json!({"foo": 1})).unwrap_err().contains("not a tools/list"));
-        assert!(parse(json!({"tools": {}})).unwrap_err().contains("not an array"));
-        assert!(parse(json!({"tools": [1]})).unwrap_err().contains("tools[0]"));
-        assert!(parse(json!({"error": {"code": -1}})).unwrap_err().contains("error"));
+        assert!(
+            parse(json!({"foo": 1}))
+                .unwrap_err()
+                .contains("not a tools/list")
+        );
+        assert!(
+            parse(json!({"tools": {}}))
+                .unwrap_err()
+                .contains("not an array")
+        );
+        assert!(
+            parse(json!({"tools": [1]}))
+                .unwrap_err()
+                .contains("tools[0]")
+        );
+        assert!(
+            parse(json!({"error": {"code": -1}}))
+                .unwrap_err()
+                .contains("error")
+        );
         assert!(parse(json!("x")).is_err());
     }
 }

@@ -77,7 +77,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     if args.server.is_some() && args.tools.len() > 1 {
-        bail!("--server names one server; it cannot name {} --tools files", args.tools.len());
+        bail!(
+            "--server names one server; it cannot name {} --tools files",
+            args.tools.len()
+        );
     }
     let rules = RuleSet::load(&args.rules)?;
     let engine = Engine::new(&rules).context("compiling the rules")?;
@@ -109,7 +112,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         None => write_stdout(&rendered)?,
     }
     let failed = findings.iter().any(|f| f.severity >= args.fail_on);
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn summary(capture: &Capture) -> ServerSummary {
@@ -126,7 +133,10 @@ fn summary(capture: &Capture) -> ServerSummary {
 
 fn write_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing to standard output"),

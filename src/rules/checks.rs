@@ -2,9 +2,9 @@
 //! normalisation removes it (invisible characters, escapes) or it needs decoding or counting.
 //! A rule names a check with `check:`; each check reads one raw text and returns evidence.
 
+use super::FieldKind;
 use super::normalize::decode_runs;
 use super::text::Text;
-use super::FieldKind;
 use crate::finding::is_invisible;
 
 /// The checks a rule file may name.
@@ -32,7 +32,12 @@ pub fn run(name: &str, text: &Text) -> Option<String> {
         "ansi-escapes" => ansi_escape(raw),
         "confusable-name" if text.kind == FieldKind::Name => confusable_name(raw),
         "encoded-payload" => decode_runs(raw).into_iter().next().map(|d| {
-            format!("{} `{}` decodes to: {}", d.encoding.as_str(), cut(&d.encoded, 40), d.text)
+            format!(
+                "{} `{}` decodes to: {}",
+                d.encoding.as_str(),
+                cut(&d.encoded, 40),
+                d.text
+            )
         }),
         "long-description" if text.kind == FieldKind::Description => long_description(raw),
         _ => None,
@@ -64,9 +69,8 @@ fn invisible_characters(raw: &str) -> Option<String> {
         if !is_invisible(c) || is_bidi_control(c) || is_tag(c) {
             continue;
         }
-        let emoji_glue = matches!(c as u32, 0x200D | 0xFE0E | 0xFE0F)
-            && n > 0
-            && is_pictograph(chars[n - 1].1);
+        let emoji_glue =
+            matches!(c as u32, 0x200D | 0xFE0E | 0xFE0F) && n > 0 && is_pictograph(chars[n - 1].1);
         if !emoji_glue {
             return Some(context(raw, i));
         }
@@ -110,8 +114,11 @@ fn confusable_name(raw: &str) -> Option<String> {
         }
     }
     let c = lookalike?;
-    let all_lookalike = raw.chars().all(|c| !c.is_alphabetic() || is_latin_lookalike(c));
-    (latin || all_lookalike).then(|| format!("{raw} (U+{:04X} `{c}` looks like a Latin letter)", c as u32))
+    let all_lookalike = raw
+        .chars()
+        .all(|c| !c.is_alphabetic() || is_latin_lookalike(c));
+    (latin || all_lookalike)
+        .then(|| format!("{raw} (U+{:04X} `{c}` looks like a Latin letter)", c as u32))
 }
 
 /// Cyrillic, Greek and fullwidth letters that render like Latin ones.
@@ -132,11 +139,7 @@ fn long_description(raw: &str) -> Option<String> {
 
 /// A few characters either side of byte `at`, for evidence.
 fn context(raw: &str, at: usize) -> String {
-    let start = raw[..at]
-        .char_indices()
-        .rev()
-        .nth(20)
-        .map_or(0, |(i, _)| i);
+    let start = raw[..at].char_indices().rev().nth(20).map_or(0, |(i, _)| i);
     cut(&raw[start..], 60)
 }
 
@@ -168,7 +171,11 @@ mod tests {
     fn every_named_check_runs() {
         let d = FieldKind::Description;
         assert!(fires("invisible-characters", d, "a\u{200B}b"));
-        assert!(!fires("invisible-characters", d, "thumbs 👍\u{200D}\u{FE0F} ok"));
+        assert!(!fires(
+            "invisible-characters",
+            d,
+            "thumbs 👍\u{200D}\u{FE0F} ok"
+        ));
         assert!(fires("bidi-controls", d, "abc\u{202E}fed"));
         assert!(fires("unicode-tags", d, "ok\u{E0069}\u{E0067}"));
         assert!(fires("ansi-escapes", d, "\u{1b}[8mhidden\u{1b}[0m"));
@@ -181,7 +188,10 @@ mod tests {
 
     #[test]
     fn tags_show_what_they_spell() {
-        let hidden: String = "hi".chars().map(|c| char::from_u32(c as u32 + 0xE0000).unwrap()).collect();
+        let hidden: String = "hi"
+            .chars()
+            .map(|c| char::from_u32(c as u32 + 0xE0000).unwrap())
+            .collect();
         assert_eq!(
             run("unicode-tags", &text(FieldKind::Description, &hidden)).unwrap(),
             "tag characters spelling: hi"

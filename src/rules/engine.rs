@@ -3,7 +3,7 @@
 //! scanned again. It reads captures and rules and nothing else.
 
 use super::matcher::{Matcher, MatcherError};
-use super::normalize::{decode_runs, normalize};
+use super::normalize::{decode_runs, identifier_words, normalize};
 use super::text::{Text, capture_texts};
 use super::{FieldKind, Rule, RuleSet, checks};
 use crate::capture::Capture;
@@ -66,7 +66,10 @@ impl Engine {
     }
 
     fn match_text(&self, server: &str, text: &Text, location: &Option<Location>) -> Vec<Finding> {
-        let normalized = normalize(&text.value);
+        let normalized = match identifier_words(&text.value) {
+            Some(words) => normalize(&words),
+            None => normalize(&text.value),
+        };
         let mut findings = Vec::new();
         for m in self.matcher.matches(&normalized) {
             let rule = &self.rules[m.rule];
@@ -104,7 +107,7 @@ impl Engine {
             severity: rule.severity,
             confidence: rule.confidence,
             server,
-            message: format!("{} in {subject}", rule.summary),
+            message: format!("{} (in {subject})", rule.summary),
         })
         .tool(text.item.as_deref())
         .field(&text.field)

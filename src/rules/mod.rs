@@ -14,12 +14,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The built-in rule files, one per family, compiled into the binary.
-pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
-    (
-        "rules/poisoning.yaml",
-        include_str!("../../rules/poisoning.yaml"),
-    ),
-];
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[(
+    "rules/poisoning.yaml",
+    include_str!("../../rules/poisoning.yaml"),
+)];
 
 /// One rule file: a list of rules.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,8 +63,10 @@ pub enum FieldKind {
     Name,
     /// Titles and descriptions of tools, prompts, resources and their arguments.
     Description,
-    /// Input and output schemas: property names, descriptions, titles, enums, defaults.
+    /// Input and output schemas: descriptions, titles, enums, defaults, examples.
     Schema,
+    /// Parameter names: schema property names and prompt argument names.
+    Parameter,
     /// Annotation values (`annotations.title` and the like).
     Annotations,
     /// The server's `instructions`.
@@ -262,7 +262,10 @@ impl RuleSet {
 fn validate(rule: &Rule) -> Result<(), String> {
     let id_ok = rule.id.len() >= 4
         && rule.id.is_ascii()
-        && rule.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        && rule
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !id_ok {
         return Err("id must be at least 4 ASCII letters, digits or dashes".to_string());
     }
@@ -301,8 +304,9 @@ fn validate(rule: &Rule) -> Result<(), String> {
             checks::NAMES.join(", ")
         ));
     }
-    if rule.is_text_rule() && rule.examples.must_match.is_empty() {
-        return Err("a rule that reads text needs at least one `examples.match`".to_string());
+    // A named check has unit tests beside its code; a pattern has only its examples.
+    if rule.pattern.is_some() && rule.examples.must_match.is_empty() {
+        return Err("a rule with `match` needs at least one `examples.match`".to_string());
     }
     Ok(())
 }

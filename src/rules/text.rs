@@ -72,7 +72,11 @@ pub fn item_texts(item: &Value, prefix: &str, texts: &mut Vec<Text>) {
     if let Some(arguments) = item.get("arguments").and_then(Value::as_array) {
         for argument in arguments {
             let arg = argument.get("name").and_then(Value::as_str).unwrap_or("?");
-            push(format!("{prefix}arguments.{arg}"), FieldKind::Schema, arg);
+            push(
+                format!("{prefix}arguments.{arg}"),
+                FieldKind::Parameter,
+                arg,
+            );
             for key in ["title", "description"] {
                 if let Some(value) = argument.get(key).and_then(Value::as_str) {
                     push(
@@ -137,7 +141,7 @@ fn schema_texts(
             for (name, property) in properties {
                 let property_path = format!("{path}.{key}.{name}");
                 if key == "properties" {
-                    push(property_path.clone(), FieldKind::Schema, name);
+                    push(property_path.clone(), FieldKind::Parameter, name);
                 }
                 schema_texts(property, &property_path, depth + 1, push);
             }
@@ -175,7 +179,9 @@ mod tests {
                 }},
                 "annotations": {"title": "Read", "readOnlyHint": true}
             })],
-            prompts: vec![json!({"name": "p", "arguments": [{"name": "topic", "description": "T."}]})],
+            prompts: vec![
+                json!({"name": "p", "arguments": [{"name": "topic", "description": "T."}]}),
+            ],
             instructions: Some("Use me.".into()),
             ..Capture::default()
         };

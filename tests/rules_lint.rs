@@ -1,0 +1,96 @@
+//! Lints every built-in rule: its examples behave as written, its regexes compile under the
+//! size limit, and ids are unique (loading fails otherwise).
+
+use mcp_audit::capture::Capture;
+use mcp_audit::rules::engine::Engine;
+use mcp_audit::rules::matcher::REGEX_SIZE_LIMIT;
+use mcp_audit::rules::{Example, RuleSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn fired(engine: &Engine, example: &Example) -> Vec<String> {
+    let capture = Capture {
+        server: "example".to_string(),
+        source: PathBuf::from("example.json"),
+        tools: vec![example.as_tool()],
+        ..Capture::default()
+    };
+    engine
+        .scan(&[capture])
+        .into_iter()
+        .map(|f| f.rule_id)
+        .collect()
+}
+
+#[test]
+fn every_example_behaves_as_written() {
+    let rules = RuleSet::load(&[]).expect("built-in rules load");
+    let engine = Engine::new(&rules).expect("built-in rules compile");
+    let mut failures = Vec::new();
+    for rule in rules.iter() {
+        for example in &rule.examples.must_match {
+            if !fired(&engine, example).contains(&rule.id) {
+                failures.push(format!("{} should match {:?}", rule.id, example));
+            }
+        }
+        for example in &rule.examples.must_not_match {
+            if fired(&engine, example).contains(&rule.id) {
+                failures.push(format!("{} should not match {:?}", rule.id, example));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_regex_compiles_under_the_size_limit() {
+    let rules = RuleSet::load(&[]).expect("built-in rules load");
+    let mut count = 0;
+    for rule in rules.iter() {
+        let Some(spec) = &rule.pattern else { continue };
+        for group in spec.all.iter().chain(&spec.unless) {
+            for pattern in &group.regex {
+                let started = Instant::now();
+                let compiled = regex::RegexBuilder::new(pattern)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build();
+                assert!(
+                    compiled.is_ok(),
+                    "{}: `{pattern}` does not compile under {REGEX_SIZE_LIMIT} bytes: {:?}",
+                    rule.id,
+                    compiled.err()
+                );
+                assert!(
+                    started.elapsed().as_secs() < 2,
+                    "{}: `{pattern}` takes {:?} to compile",
+                    rule.id,
+                    started.elapsed()
+                );
+                count += 1;
+            }
+        }
+    }
+    assert!(
+        count > 20,
+        "only {count} regexes found in the built-in rules"
+    );
+}
+
+#[test]
+fn every_rule_is_documented_and_ids_are_unique() {
+    let rules = RuleSet::load(&[]).expect("built-in rules load");
+    assert!(rules.len() >= 20);
+    for rule in rules.iter() {
+        assert!(
+            rule.help.contains("**Fix:**"),
+            "{} help has no fix",
+            rule.id
+        );
+    }
+    let mut twice = RuleSet::load(&[]).unwrap();
+    let (path, text) = mcp_audit::rules::BUILTIN_RULE_FILES[0];
+    let error = twice
+        .add_file(std::path::Path::new(path), text)
+        .expect_err("loading the same rules twice must fail");
+    assert!(error.to_string().contains("id already used"), "{error}");
+}
