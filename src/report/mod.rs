@@ -6,7 +6,7 @@ mod markdown;
 mod sarif;
 mod text;
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::rules::RuleSet;
 use serde::Serialize;
 
@@ -48,4 +48,85 @@ pub fn render(format: Format, report: &ScanReport<'_>, color: bool) -> String {
         Format::Sarif => sarif::render(report),
         Format::Markdown => markdown::render(report),
     }
+}
+
+/// Findings of one tool (`None`: of the server itself), in report order.
+pub(crate) struct ToolGroup<'a> {
+    pub tool: Option<&'a str>,
+    pub findings: Vec<&'a Finding>,
+}
+
+/// Findings of one server, tool by tool.
+pub(crate) struct ServerGroup<'a> {
+    pub server: &'a str,
+    pub tools: Vec<ToolGroup<'a>>,
+}
+
+impl<'a> ScanReport<'a> {
+    /// The findings grouped by server, then by tool. Findings arrive in report order, so a
+    /// group is a run of neighbours; the order is kept, not re-sorted.
+    pub(crate) fn by_server_and_tool(&self) -> Vec<ServerGroup<'a>> {
+        let mut servers: Vec<ServerGroup<'a>> = Vec::new();
+        for finding in self.findings {
+            let tool = finding.tool.as_deref();
+            match servers.last_mut() {
+                Some(group) if group.server == finding.server => match group.tools.last_mut() {
+                    Some(last) if last.tool == tool => last.findings.push(finding),
+                    _ => group.tools.push(ToolGroup {
+                        tool,
+                        findings: vec![finding],
+                    }),
+                },
+                _ => servers.push(ServerGroup {
+                    server: &finding.server,
+                    tools: vec![ToolGroup {
+                        tool,
+                        findings: vec![finding],
+                    }],
+                }),
+            }
+        }
+        servers
+    }
+
+    /// How many findings have `severity`.
+    pub(crate) fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// One line for the end of a report: what was scanned and what was found, most severe
+    /// first, e.g. `2 servers, 5 tools scanned: 0 critical, 1 high, 0 medium, 0 low, 0 info`.
+    pub(crate) fn summary_line(&self) -> String {
+        let servers = self.servers.len();
+        let tools: usize = self.servers.iter().map(|s| s.tools).sum();
+        let scanned = format!(
+            "{servers} server{}, {tools} tool{} scanned",
+            plural(servers),
+            plural(tools)
+        );
+        if self.findings.is_empty() {
+            return format!("{scanned}: no findings");
+        }
+        let counts: Vec<String> = SEVERITIES_DESCENDING
+            .iter()
+            .map(|&severity| format!("{} {severity}", self.count(severity)))
+            .collect();
+        format!("{scanned}: {}", counts.join(", "))
+    }
+}
+
+/// Severities in the order reports list them: the worst first.
+pub(crate) const SEVERITIES_DESCENDING: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
