@@ -3,9 +3,9 @@
 //! scanned again. It reads captures and rules and nothing else.
 
 use super::matcher::{Matcher, MatcherError};
-use super::normalize::{decode_runs, identifier_words, normalize};
+use super::normalize::{decode_runs, identifier_words, normalize_mapped};
 use super::text::{Text, capture_texts};
-use super::{FieldKind, Rule, RuleSet, checks};
+use super::{Rule, RuleSet, checks};
 use crate::capture::Capture;
 use crate::finding::{Finding, FindingSpec, Location};
 use rayon::prelude::*;
@@ -66,15 +66,20 @@ impl Engine {
     }
 
     fn match_text(&self, server: &str, text: &Text, location: &Option<Location>) -> Vec<Finding> {
-        let normalized = match identifier_words(&text.value) {
-            Some(words) => normalize(&words),
-            None => normalize(&text.value),
-        };
+        // Names are matched as the words they are made of and shown whole.
+        let words = identifier_words(&text.value);
+        let normalized = normalize_mapped(words.as_deref().unwrap_or(&text.value));
         let mut findings = Vec::new();
-        for m in self.matcher.matches(&normalized) {
+        for m in self.matcher.matches(&normalized.text) {
             let rule = &self.rules[m.rule];
             if rule.reads(text.kind) {
-                let evidence = around(&normalized, m.start, m.end);
+                let evidence = match words {
+                    Some(_) => text.value.clone(),
+                    None => {
+                        let (start, end) = normalized.raw_span(m.start, m.end);
+                        around(&text.value, start, end)
+                    }
+                };
                 findings.push(self.finding(rule, server, text, &evidence, location));
             }
         }
@@ -97,17 +102,13 @@ impl Engine {
         evidence: &str,
         location: &Option<Location>,
     ) -> Finding {
-        let subject = match text.kind {
-            FieldKind::Instructions => "the server's instructions".to_string(),
-            _ => format!("`{}`", text.field),
-        };
         Finding::new(FindingSpec {
             rule_id: &rule.id,
             category: rule.category,
             severity: rule.severity,
             confidence: rule.confidence,
             server,
-            message: format!("{} (in {subject})", rule.summary),
+            message: rule.summary.clone(),
         })
         .tool(text.item.as_deref())
         .field(&text.field)

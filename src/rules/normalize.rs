@@ -6,30 +6,67 @@ use crate::finding::is_invisible;
 use base64::Engine as _;
 use unicode_normalization::UnicodeNormalization;
 
+/// A normalised text, and for each of its bytes the offset in the raw text it came from, so a
+/// match can be shown as the server wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    pub text: String,
+    origin: Vec<usize>,
+}
+
+impl Normalized {
+    /// The byte span of `raw` that normalised span `start..end` came from.
+    pub fn raw_span(&self, start: usize, end: usize) -> (usize, usize) {
+        let raw_len = self.origin.last().copied().unwrap_or(0);
+        let raw_start = self.origin.get(start).copied().unwrap_or(raw_len);
+        let raw_end = self.origin.get(end).copied().unwrap_or(raw_len);
+        (raw_start, raw_end.max(raw_start))
+    }
+}
+
 /// Fold a text into the form every matcher reads.
 pub fn normalize(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut pending_space = false;
-    for c in raw.nfkc() {
-        if is_invisible(c) {
-            continue;
-        }
-        if c.is_whitespace() || c.is_control() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        let c = fold_punctuation(c);
+    normalize_mapped(raw).text
+}
+
+/// `normalize`, keeping where each byte came from. NFKC is applied a character at a time, which
+/// differs from whole-string NFKC only for combining sequences that compose.
+pub fn normalize_mapped(raw: &str) -> Normalized {
+    let mut text = String::with_capacity(raw.len());
+    let mut origin = Vec::with_capacity(raw.len() + 1);
+    let mut pending_space: Option<usize> = None;
+    let push = |c: char, at: usize, text: &mut String, origin: &mut Vec<usize>| {
         if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
+            text.push(c.to_ascii_lowercase());
         } else {
-            out.extend(c.to_lowercase());
+            text.extend(c.to_lowercase());
+        }
+        origin.resize(text.len(), at);
+    };
+    for (at, raw_char) in raw.char_indices() {
+        let mut one = |c: char| {
+            if is_invisible(c) {
+                return;
+            }
+            if c.is_whitespace() || c.is_control() {
+                if !text.is_empty() && pending_space.is_none() {
+                    pending_space = Some(at);
+                }
+                return;
+            }
+            if let Some(space_at) = pending_space.take() {
+                push(' ', space_at, &mut text, &mut origin);
+            }
+            push(fold_punctuation(c), at, &mut text, &mut origin);
+        };
+        if raw_char.is_ascii() {
+            one(raw_char);
+        } else {
+            std::iter::once(raw_char).nfkc().for_each(&mut one);
         }
     }
-    out
+    origin.push(raw.len());
+    Normalized { text, origin }
 }
 
 /// Typographic quotes and dashes become their ASCII forms, so rules write `don't` once.
@@ -218,6 +255,16 @@ mod tests {
         );
         assert_eq!(normalize("ｉｇｎｏｒｅ"), "ignore");
         assert_eq!(normalize("Don\u{2019}t"), "don't");
+    }
+
+    #[test]
+    fn maps_normalised_spans_back_to_the_raw_text() {
+        let raw = "Say  ＩＧＮＯＲＥ\u{200B} All";
+        let normalized = normalize_mapped(raw);
+        assert_eq!(normalized.text, "say ignore all");
+        let start = normalized.text.find("ignore").unwrap();
+        let (from, to) = normalized.raw_span(start, start + "ignore all".len());
+        assert_eq!(&raw[from..to], "ＩＧＮＯＲＥ\u{200B} All");
     }
 
     #[test]
