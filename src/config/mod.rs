@@ -1,0 +1,4 @@
+//! Config files.
+
+pub mod docker_args;
+pub mod syntax;
