@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod docker_args;
 mod entry;
 mod json_formats;
+pub mod lint;
 mod registry_json;
 pub mod secrets;
 pub mod syntax;

@@ -19,6 +19,7 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "rules/poisoning.yaml",
         include_str!("../../rules/poisoning.yaml"),
     ),
+    ("rules/config.yaml", include_str!("../../rules/config.yaml")),
 ];
 
 /// One rule file: a list of rules.
