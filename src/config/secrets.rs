@@ -26,9 +26,10 @@ pub struct Token {
 
 /// Token formats, most specific first: an Anthropic key also starts with `sk-`.
 const FORMATS: &[(&str, &str)] = &[
+    // The whole block, to its END line or the end of the value, so redaction hides the body.
     (
         "private key",
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)",
     ),
     (
         "GitHub token",
@@ -443,7 +444,7 @@ mod tests {
             ("glpat-9Xk2Lm4Np6Qr8St0Uv1W", "GitLab token"),
             ("xoxb-2048193-7730112-Rk4Tq8Vm2Xp6Zs0Yb3Nc", "Slack token"),
             ("AKIA4ZQ7N2X9LM3K8PTV", "AWS access key"),
-            ("AIzaSyD7x9Qk2Lm4Np6Rt8Vw0Yb3Zc5Ef7Gh9Jk1", "Google API key"),
+            ("AIzaSyD7x9Qk2Lm4Np6Rt8Vw0Yb3Zc5Ef7Gh9Jk", "Google API key"),
             (OPENAI, "OpenAI API key"),
             (ANTHROPIC, "Anthropic API key"),
             ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", "Stripe secret key"),
@@ -560,6 +561,13 @@ mod tests {
         let key =
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
         assert_eq!(redact(key), "-----BEGIN RSA PRIVATE KEY-----…[redacted]");
+        let value = format!("{key}\n");
+        assert_eq!(
+            redact_text(&value),
+            "-----BEGIN RSA PRIVATE KEY-----…[redacted]\n"
+        );
+        let cut = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
+        assert!(!redact_text(cut).contains("MIIEvQ"), "{}", redact_text(cut));
         let text = format!("run -e TOKEN={GITHUB} --api-key=f3a9c07d2b8e4d15a6c9e0b7d4f21a8c x");
         let shown = redact_text(&text);
         assert!(!shown.contains(&GITHUB[4..]), "{shown}");
