@@ -134,15 +134,17 @@ impl Lint<'_> {
             Some(name) => format!("{name}={redacted}"),
             None => redacted,
         };
-        if let Some(token) = secrets::find_token(value) {
-            let message = format!("`{field}` holds a {} in plain text", token.kind);
-            self.raise(
-                PLAINTEXT_SECRET,
-                field,
-                message,
-                &shown(secrets::redact_text(value)),
-                location,
-            );
+        // A token found in the value is redacted where it stands; a credential known only by its
+        // name is the whole value.
+        let token = match secrets::find_token(value) {
+            Some(token) => Some((token.kind, secrets::redact_text(value))),
+            None => name
+                .and_then(|n| secrets::find_named_token(n, value))
+                .map(|kind| (kind, secrets::redact(value))),
+        };
+        if let Some((kind, redacted)) = token {
+            let message = format!("`{field}` holds a {kind} in plain text");
+            self.raise(PLAINTEXT_SECRET, field, message, &shown(redacted), location);
             return true;
         }
         if let Some(name) = name
@@ -928,8 +930,10 @@ fn plain_http_host(url: &str) -> Option<String> {
         host_port.split(':').next().unwrap_or(host_port)
     };
     let host = host.to_ascii_lowercase();
+    // `host.docker.internal` is this machine as Docker Desktop names it.
     let loopback = host == "localhost"
         || host.ends_with(".localhost")
+        || host == "host.docker.internal"
         || host.starts_with("127.")
         || host == "[::1]"
         || host == "0.0.0.0";
@@ -1443,6 +1447,7 @@ mod tests {
             "http://127.0.0.1:8931/sse",
             "http://[::1]:8080/mcp",
             "http://app.localhost/mcp",
+            "http://host.docker.internal:8811/sse",
             "https://{host}/mcp",
         ] {
             assert!(

@@ -4,12 +4,13 @@
 //!
 //! The placeholder rule: a value is a placeholder, not a secret, when it is empty; refers to a
 //! secret kept elsewhere (`${VAR}`, `$VAR`, `${input:id}`, `${{ secrets.X }}`, `{{x}}`, `%VAR%`,
-//! `op://…`); is wrapped in `<…>` or `[…]`; carries a marker word (`your`, `example`,
-//! `placeholder`, `replace`, `changeme`, `insert`, `redacted`, `dummy`, `fake`, `sample`, `xxxx`,
-//! `...`, `***`); is one of a few well-known defaults (`password`, `postgres`, …); or has fewer
-//! than four distinct characters after a token's prefix (`ghp_xxxxxxxx…`). Anything else in a
-//! provider's token format is a secret, made-up test tokens included: a scanner cannot tell them
-//! apart from real ones, and neither can the attacker who finds them.
+//! `op://…`); is wrapped in `<…>` or `[…]`; carries a marker (`your`, `placeholder`, `replace`,
+//! `changeme`, `insert`, `xxxx`, `...`, `***`); is one of a few well-known defaults (`password`,
+//! `postgres`, …); or has fewer than four distinct characters after a token's prefix
+//! (`ghp_xxxxxxxx…`). Anything else in a provider's token format is a secret, made-up ones
+//! included (`ghp_FAKEFAKE…`, AWS's documented `…EXAMPLE` key): a scanner cannot tell them apart
+//! from real ones, and neither can whoever finds them. A literal that is a secret only by its name
+//! is also excused by words that mark an example (`example`, `sample`, `dummy`, `fake`).
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -124,27 +125,38 @@ fn all_tokens(value: &str) -> Vec<Token> {
     found
 }
 
-/// Words that mark a value as an example or a reference rather than a secret.
+/// Markers no real token carries: a value with one is a placeholder, whatever its format.
 const MARKERS: &[&str] = &[
     "your",
-    "example",
     "placeholder",
     "replace",
     "changeme",
     "change_me",
     "change-me",
     "insert",
-    "redacted",
-    "dummy",
-    "fake",
-    "sample",
     "xxxx",
     "...",
     "***",
     "<",
     ">",
-    "todo",
 ];
+
+/// Words that make a literal under a secret's name an example. They do not excuse a value in a
+/// provider's format, which is reported whatever it says.
+const EXAMPLE_WORDS: &[&str] = &["example", "sample", "dummy", "fake", "redacted", "todo"];
+
+/// A credential whose format is only recognisable with its name: an AWS secret access key is 40
+/// characters of base64 under a name such as `AWS_SECRET_ACCESS_KEY`.
+pub fn find_named_token(name: &str, value: &str) -> Option<&'static str> {
+    let words = name_words(name);
+    let aws_secret = words.iter().any(|w| w == "aws") && words.iter().any(|w| w == "secret");
+    let value = value.trim();
+    let shaped = value.len() == 40
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '='));
+    (aws_secret && shaped && !is_placeholder(value)).then_some("AWS secret access key")
+}
 
 /// Whole values that are well-known defaults, not secrets worth the name.
 const DEFAULTS: &[&str] = &[
@@ -311,6 +323,10 @@ fn name_words(name: &str) -> Vec<String> {
 pub fn is_secret_value(name: &str, value: &str) -> bool {
     let value = strip_scheme(value.trim());
     if is_placeholder(value) || value.contains(char::is_whitespace) || value.contains("://") {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    if EXAMPLE_WORDS.iter().any(|w| lower.contains(w)) {
         return false;
     }
     if value.starts_with(['/', '~', '.']) || value.contains('\\') {
@@ -489,7 +505,6 @@ mod tests {
             "[your key]",
             "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             "sk-proj-REPLACE_ME_WITH_YOUR_OWN_KEY_0000",
-            "AKIAIOSFODNN7EXAMPLE",
             "changeme",
             "postgres",
         ] {
@@ -498,6 +513,38 @@ mod tests {
         }
         assert!(find_token("postgresql://postgres:postgres@localhost/app").is_none());
         assert!(find_token("postgresql://user:${DB_PASSWORD}@localhost/app").is_none());
+    }
+
+    #[test]
+    fn made_up_tokens_in_a_providers_format_are_still_secrets() {
+        for value in [
+            "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE",
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk-proj-TESTtestTESTtest1234567890abcd",
+        ] {
+            assert!(find_token(value).is_some(), "{value}");
+        }
+        // Under a secret's name alone, an example word does excuse a literal.
+        assert!(!is_secret_value("API_KEY", "example-key-0123456789abcdef"));
+    }
+
+    #[test]
+    fn aws_secret_keys_are_known_by_name_and_shape() {
+        let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(
+            find_named_token("AWS_SECRET_ACCESS_KEY", key),
+            Some("AWS secret access key")
+        );
+        assert_eq!(
+            find_named_token("aws_secret_access_key", key),
+            Some("AWS secret access key")
+        );
+        assert_eq!(
+            find_named_token("AWS_SECRET_ACCESS_KEY", "${AWS_SECRET_ACCESS_KEY}"),
+            None
+        );
+        assert_eq!(find_named_token("AWS_REGION", key), None);
+        assert_eq!(find_named_token("AWS_SECRET_ACCESS_KEY", "short"), None);
     }
 
     #[test]

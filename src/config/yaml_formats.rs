@@ -18,6 +18,12 @@ pub(super) fn continue_servers(
         .ok_or_else(|| source.error(list.at, "`mcpServers` is not a list"))?;
     let mut servers = Vec::new();
     for (index, item) in items.iter().enumerate() {
+        // `uses: owner/block` pulls a server from the Continue hub; the config holds nothing of
+        // it to audit.
+        if item.get("uses").is_some() && item.get("command").is_none() && item.get("url").is_none()
+        {
+            continue;
+        }
         let name = item
             .get("name")
             .and_then(Node::scalar_text)
@@ -198,7 +204,11 @@ mod tests {
             include_str!("../../fixtures/configs/continue/.continue/config.yaml"),
         );
         assert_eq!(file.format, ConfigFormat::Continue);
-        assert_eq!(names(&file), ["SQLite", "Browserbase"]);
+        assert_eq!(
+            names(&file),
+            ["SQLite", "Browserbase"],
+            "hub blocks are skipped"
+        );
         assert_eq!(line_col(&server(&file, "SQLite").location), (10, 5));
         let browser = server(&file, "Browserbase");
         assert_eq!(remote(browser).1, Transport::StreamableHttp);
