@@ -56,8 +56,17 @@ fn at_least_medium(run: &Run) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn expect(server: &str, rule: &str, severity: &str) -> (String, String, String) {
-    (server.to_string(), rule.to_string(), severity.to_string())
+/// Exactly these (server, rule, severity) at medium or above, each inside its server's entry.
+fn assert_problems(run: &Run, expected: &[(&str, &str, &str)]) {
+    let found: BTreeSet<_> = at_least_medium(run).into_iter().collect();
+    let expected: BTreeSet<_> = expected
+        .iter()
+        .map(|(server, rule, severity)| {
+            (server.to_string(), rule.to_string(), severity.to_string())
+        })
+        .collect();
+    assert_eq!(found, expected);
+    assert_located_in_entries(run);
 }
 
 /// Every finding's location is in the scanned file, at or after its server's entry and before
@@ -95,24 +104,22 @@ fn assert_located_in_entries(run: &Run) {
 fn secrets_are_found_and_never_shown_whole() {
     let run = scan(&["fixtures/configs/lint/secrets"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let found: BTreeSet<_> = at_least_medium(&run).into_iter().collect();
-    let expected: BTreeSet<_> = [
-        expect("github", "MCP301", "high"),
-        expect("openai-tools", "MCP301", "high"),
-        expect("claude-bridge", "MCP301", "high"),
-        expect("slack", "MCP301", "high"),
-        expect("aws", "MCP301", "high"),
-        expect("aws-docs-example", "MCP301", "high"),
-        expect("stripe", "MCP301", "high"),
-        expect("gitlab", "MCP301", "high"),
-        expect("maps", "MCP301", "high"),
-        expect("internal-api", "MCP302", "high"),
-        expect("deploy", "MCP301", "high"),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(found, expected);
-    assert_located_in_entries(&run);
+    assert_problems(
+        &run,
+        &[
+            ("github", "MCP301", "high"),
+            ("openai-tools", "MCP301", "high"),
+            ("claude-bridge", "MCP301", "high"),
+            ("slack", "MCP301", "high"),
+            ("aws", "MCP301", "high"),
+            ("aws-docs-example", "MCP301", "high"),
+            ("stripe", "MCP301", "high"),
+            ("gitlab", "MCP301", "high"),
+            ("maps", "MCP301", "high"),
+            ("internal-api", "MCP302", "high"),
+            ("deploy", "MCP301", "high"),
+        ],
+    );
     let text = run.report.to_string();
     for secret in [
         "0123456789abcdefghij",
@@ -147,65 +154,59 @@ fn the_secret_finding_points_at_the_value() {
 fn dangerous_container_options() {
     let run = scan(&["fixtures/configs/lint/containers"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let found: BTreeSet<_> = at_least_medium(&run).into_iter().collect();
-    let expected: BTreeSet<_> = [
-        expect("privileged", "MCP320", "critical"),
-        expect("docker-manager", "MCP321", "critical"),
-        expect("host-root", "MCP322", "critical"),
-        expect("home", "MCP323", "high"),
-        expect("ssh-keys", "MCP323", "high"),
-        expect("host-network", "MCP324", "medium"),
-        expect("host-pid", "MCP325", "high"),
-        expect("sys-admin", "MCP326", "high"),
-        expect("net-raw", "MCP327", "medium"),
-        expect("unconfined", "MCP328", "high"),
-        expect("device", "MCP329", "medium"),
-        expect("latest", "MCP310", "medium"),
-        expect("untagged", "MCP310", "medium"),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(found, expected);
-    assert_located_in_entries(&run);
+    assert_problems(
+        &run,
+        &[
+            ("privileged", "MCP320", "critical"),
+            ("docker-manager", "MCP321", "critical"),
+            ("host-root", "MCP322", "critical"),
+            ("home", "MCP323", "high"),
+            ("ssh-keys", "MCP323", "high"),
+            ("host-network", "MCP324", "medium"),
+            ("host-pid", "MCP325", "high"),
+            ("sys-admin", "MCP326", "high"),
+            ("net-raw", "MCP327", "medium"),
+            ("unconfined", "MCP328", "high"),
+            ("device", "MCP329", "medium"),
+            ("latest", "MCP310", "medium"),
+            ("untagged", "MCP310", "medium"),
+        ],
+    );
 }
 
 #[test]
 fn host_servers_and_unpinned_packages() {
     let run = scan(&["fixtures/configs/lint/host"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let found: BTreeSet<_> = at_least_medium(&run).into_iter().collect();
-    let expected: BTreeSet<_> = [
-        expect("filesystem", "MCP312", "medium"),
-        expect("fetch", "MCP312", "medium"),
-        expect("playwright", "MCP312", "medium"),
-        expect("git", "MCP312", "medium"),
-        expect("installer", "MCP341", "high"),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(found, expected);
+    assert_problems(
+        &run,
+        &[
+            ("filesystem", "MCP312", "medium"),
+            ("fetch", "MCP312", "medium"),
+            ("playwright", "MCP312", "medium"),
+            ("git", "MCP312", "medium"),
+            ("installer", "MCP341", "high"),
+        ],
+    );
     let host_servers: BTreeSet<&str> = findings(&run)
         .iter()
         .filter(|f| f["rule_id"] == "MCP340")
         .filter_map(|f| f["server"].as_str())
         .collect();
     assert_eq!(host_servers.len(), 7, "every server here runs on the host");
-    assert_located_in_entries(&run);
 }
 
 #[test]
 fn remote_servers_over_plain_http() {
     let run = scan(&["fixtures/configs/lint/remote/mcp_config.json"]);
-    let found: BTreeSet<_> = at_least_medium(&run).into_iter().collect();
-    let expected: BTreeSet<_> = [
-        expect("intranet", "MCP350", "medium"),
-        expect("lan", "MCP350", "medium"),
-        expect("token-in-url", "MCP302", "high"),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(found, expected);
-    assert_located_in_entries(&run);
+    assert_problems(
+        &run,
+        &[
+            ("intranet", "MCP350", "medium"),
+            ("lan", "MCP350", "medium"),
+            ("token-in-url", "MCP302", "high"),
+        ],
+    );
 }
 
 #[test]

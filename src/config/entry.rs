@@ -2,7 +2,7 @@
 //! `headers`) into a `Server`, and the small readers every format uses for lists and maps of
 //! settings. Positions become locations here; a misshapen entry becomes an error naming its line.
 
-use super::syntax::{Node, NodeValue, Position};
+use super::syntax::{Member, Node, NodeValue, Position};
 use super::{ConfigError, Launch, Located, Server, Setting, Transport};
 use crate::finding::Location;
 
@@ -44,6 +44,34 @@ impl<'a> Source<'a> {
             path: self.path.to_string(),
             at,
             problem: problem.into(),
+        }
+    }
+
+    /// The members of the object under `key`: none when it is absent, an error when it is not
+    /// an object.
+    pub(super) fn members<'n>(
+        &self,
+        parent: &'n Node,
+        key: &str,
+    ) -> Result<&'n [Member], ConfigError> {
+        match parent.get(key) {
+            None => Ok(&[]),
+            Some(node) => node.as_object().ok_or_else(|| {
+                self.error(
+                    node.at,
+                    format!("`{key}` is {}, not an object", node.kind()),
+                )
+            }),
+        }
+    }
+
+    /// The items of the list under `key`: none when it is absent, an error when it is not a list.
+    pub(super) fn items<'n>(&self, parent: &'n Node, key: &str) -> Result<&'n [Node], ConfigError> {
+        match parent.get(key) {
+            None => Ok(&[]),
+            Some(node) => node.as_array().ok_or_else(|| {
+                self.error(node.at, format!("`{key}` is {}, not a list", node.kind()))
+            }),
         }
     }
 

@@ -3,7 +3,7 @@
 //! OpenCode's `mcp`. Each maps its own spelling onto `Server`; none interprets what it reads.
 
 use super::entry::{COMMON_KEYS, Keys, Source};
-use super::syntax::Node;
+use super::syntax::{Member, Node};
 use super::{ConfigError, Launch, Server, Transport};
 
 /// Claude Code's `~/.claude.json` keeps servers per project, under `projects.<dir>.mcpServers`.
@@ -21,42 +21,32 @@ fn project_server_maps(root: &Node) -> impl Iterator<Item = &Node> {
 }
 
 pub(super) fn mcp_servers(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let mut servers = Vec::new();
-    if let Some(map) = root.get("mcpServers") {
-        servers.extend(server_map(source, map, "mcpServers", &COMMON_KEYS)?);
-    }
-    for map in project_server_maps(root) {
-        servers.extend(server_map(
-            source,
-            map,
-            "projects.*.mcpServers",
-            &COMMON_KEYS,
-        )?);
+    let mut servers = server_map(source, source.members(root, "mcpServers")?, &COMMON_KEYS)?;
+    for project in root
+        .get("projects")
+        .and_then(Node::as_object)
+        .unwrap_or_default()
+    {
+        let map = source.members(&project.value, "mcpServers")?;
+        servers.extend(server_map(source, map, &COMMON_KEYS)?);
     }
     Ok(servers)
 }
 
 pub(super) fn vscode(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let (map, what) = match root.get("servers") {
-        Some(map) => (map, "servers"),
-        None => match root.path(&["mcp", "servers"]) {
-            Some(map) => (map, "mcp.servers"),
-            None => return Ok(Vec::new()),
-        },
+    let members = match root.get("mcp") {
+        Some(settings) if root.get("servers").is_none() => source.members(settings, "servers")?,
+        _ => source.members(root, "servers")?,
     };
-    server_map(source, map, what, &COMMON_KEYS)
+    server_map(source, members, &COMMON_KEYS)
 }
 
 /// Each member of an object is one server, named by its key.
 pub(super) fn server_map(
     source: &Source<'_>,
-    map: &Node,
-    what: &str,
+    members: &[Member],
     keys: &Keys,
 ) -> Result<Vec<Server>, ConfigError> {
-    let members = map.as_object().ok_or_else(|| {
-        source.error(map.at, format!("`{what}` is {}, not an object", map.kind()))
-    })?;
     members
         .iter()
         .map(|m| source.server(&m.key, m.key_at, &m.value, keys))
@@ -67,17 +57,8 @@ pub(super) fn server_map(
 /// `{path, args, env}`. A server an extension provides has neither and is configured by the
 /// extension; there is nothing here to audit.
 pub(super) fn zed(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let Some(map) = root.get("context_servers") else {
-        return Ok(Vec::new());
-    };
-    let members = map.as_object().ok_or_else(|| {
-        source.error(
-            map.at,
-            format!("`context_servers` is {}, not an object", map.kind()),
-        )
-    })?;
     let mut servers = Vec::new();
-    for member in members {
+    for member in source.members(root, "context_servers")? {
         let entry = &member.value;
         let name = &member.key;
         match entry.get("command") {
@@ -108,14 +89,8 @@ pub(super) fn zed(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, Confi
 /// OpenCode: `type` is `local` (with `command` as an argv list and `environment`) or `remote`
 /// (with `url` and `headers`).
 pub(super) fn opencode(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let Some(map) = root.get("mcp") else {
-        return Ok(Vec::new());
-    };
-    let members = map
-        .as_object()
-        .ok_or_else(|| source.error(map.at, format!("`mcp` is {}, not an object", map.kind())))?;
     let mut servers = Vec::new();
-    for member in members {
+    for member in source.members(root, "mcp")? {
         let entry = &member.value;
         let name = &member.key;
         if entry.as_object().is_none() {
@@ -159,15 +134,6 @@ pub(super) fn opencode(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, 
 mod tests {
     use crate::config::testing::*;
     use crate::config::{ConfigFormat, Transport, read_fixture};
-
-    macro_rules! fixture {
-        ($path:literal) => {
-            read_fixture(
-                $path,
-                include_str!(concat!("../../fixtures/configs/", $path)),
-            )
-        };
-    }
 
     #[test]
     fn claude_desktop() {

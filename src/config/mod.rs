@@ -2,6 +2,22 @@
 //! that remember the file, line and column they were declared at, and linting them. Nothing here
 //! touches a registry, a container or the network; it reads files and nothing else.
 
+/// A fixture config read as the scanner reads it, for the format readers' tests; the path is
+/// relative to `fixtures/configs`.
+#[cfg(test)]
+macro_rules! fixture {
+    ($path:literal) => {
+        crate::config::read_fixture(
+            $path,
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/configs/",
+                $path
+            )),
+        )
+    };
+}
+
 pub mod discovery;
 pub mod docker_args;
 mod entry;

@@ -240,10 +240,7 @@ mod fixture_tests {
 
     #[test]
     fn every_package_and_remote_is_a_server() {
-        let file = read_fixture(
-            "mcp-registry/server.json",
-            include_str!("../../fixtures/configs/mcp-registry/server.json"),
-        );
+        let file = fixture!("mcp-registry/server.json");
         assert_eq!(file.format, ConfigFormat::McpRegistry);
         assert_eq!(
             names(&file),

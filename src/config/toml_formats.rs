@@ -7,14 +7,10 @@ use super::syntax::Node;
 use super::{ConfigError, Server, Setting};
 
 pub(super) fn codex(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let Some(map) = root.get("mcp_servers") else {
-        return Ok(Vec::new());
-    };
-    let mut servers = super::json_formats::server_map(source, map, "mcp_servers", &COMMON_KEYS)?;
-    for server in &mut servers {
-        let Some(entry) = map.get(&server.name) else {
-            continue;
-        };
+    let members = source.members(root, "mcp_servers")?;
+    let mut servers = super::json_formats::server_map(source, members, &COMMON_KEYS)?;
+    for (server, member) in servers.iter_mut().zip(members) {
+        let entry = &member.value;
         if let Some(from_env) = entry.get("env_http_headers").and_then(Node::as_object) {
             for member in from_env {
                 server.headers.push(Setting {
@@ -38,14 +34,11 @@ pub(super) fn codex(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, Con
 #[cfg(test)]
 mod tests {
     use crate::config::testing::*;
-    use crate::config::{ConfigFormat, Transport, read_fixture};
+    use crate::config::{ConfigFormat, Transport};
 
     #[test]
     fn codex() {
-        let file = read_fixture(
-            "codex/.codex/config.toml",
-            include_str!("../../fixtures/configs/codex/.codex/config.toml"),
-        );
+        let file = fixture!("codex/.codex/config.toml");
         assert_eq!(file.format, ConfigFormat::Codex);
         assert_eq!(names(&file), ["context7", "github", "figma"]);
         let github = server(&file, "github");

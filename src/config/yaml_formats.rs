@@ -10,14 +10,8 @@ pub(super) fn continue_servers(
     source: &Source<'_>,
     root: &Node,
 ) -> Result<Vec<Server>, ConfigError> {
-    let Some(list) = root.get("mcpServers") else {
-        return Ok(Vec::new());
-    };
-    let items = list
-        .as_array()
-        .ok_or_else(|| source.error(list.at, "`mcpServers` is not a list"))?;
     let mut servers = Vec::new();
-    for (index, item) in items.iter().enumerate() {
+    for (index, item) in source.items(root, "mcpServers")?.iter().enumerate() {
         // `uses: owner/block` pulls a server from the Continue hub; the config holds nothing of
         // it to audit.
         if item.get("uses").is_some() && item.get("command").is_none() && item.get("url").is_none()
@@ -51,14 +45,8 @@ const GOOSE_KEYS: Keys = Keys {
 const GOOSE_BUILT_IN: &[&str] = &["builtin", "platform", "frontend", "inline_python"];
 
 pub(super) fn goose(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let Some(map) = root.get("extensions") else {
-        return Ok(Vec::new());
-    };
-    let members = map
-        .as_object()
-        .ok_or_else(|| source.error(map.at, "`extensions` is not a map"))?;
     let mut servers = Vec::new();
-    for member in members {
+    for member in source.members(root, "extensions")? {
         let kind = member
             .value
             .get("type")
@@ -199,10 +187,7 @@ mod tests {
 
     #[test]
     fn continue_list_of_servers() {
-        let file = read_fixture(
-            "continue/.continue/config.yaml",
-            include_str!("../../fixtures/configs/continue/.continue/config.yaml"),
-        );
+        let file = fixture!("continue/.continue/config.yaml");
         assert_eq!(file.format, ConfigFormat::Continue);
         assert_eq!(
             names(&file),
@@ -220,10 +205,7 @@ mod tests {
 
     #[test]
     fn goose_extensions() {
-        let file = read_fixture(
-            "goose/goose/config.yaml",
-            include_str!("../../fixtures/configs/goose/goose/config.yaml"),
-        );
+        let file = fixture!("goose/goose/config.yaml");
         assert_eq!(file.format, ConfigFormat::Goose);
         assert_eq!(names(&file), ["github", "tavily"]);
         let github = server(&file, "github");
@@ -238,10 +220,7 @@ mod tests {
 
     #[test]
     fn docker_catalogue_entry_is_the_run_it_implies() {
-        let file = read_fixture(
-            "docker-catalog/servers/filesystem/server.yaml",
-            include_str!("../../fixtures/configs/docker-catalog/servers/filesystem/server.yaml"),
-        );
+        let file = fixture!("docker-catalog/servers/filesystem/server.yaml");
         assert_eq!(file.format, ConfigFormat::DockerCatalog);
         let filesystem = server(&file, "filesystem");
         assert_eq!(line_col(&filesystem.location), (1, 1));
