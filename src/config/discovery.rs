@@ -143,15 +143,22 @@ pub fn known_names() -> String {
 }
 
 /// Every candidate config below `dir`, in path order. Symbolic links to directories are not
-/// followed, so a link cycle cannot trap the walk.
+/// followed, so a link cycle cannot trap the walk. A subdirectory that cannot be listed (a
+/// container's root-owned data directory) is passed over; `dir` itself must be listable.
 pub fn discover(dir: &Path) -> Result<Vec<Candidate>, DiscoveryError> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current).map_err(|source| DiscoveryError::Walk {
-            dir: current.display().to_string(),
-            source,
-        })?;
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(_) if current != dir => continue,
+            Err(source) => {
+                return Err(DiscoveryError::Walk {
+                    dir: current.display().to_string(),
+                    source,
+                });
+            }
+        };
         for entry in entries {
             let entry = entry.map_err(|source| DiscoveryError::Walk {
                 dir: current.display().to_string(),

@@ -339,6 +339,28 @@ fn read_candidate(
     shown: &str,
     claim: discovery::Claim,
 ) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match read_bounded(path, shown) {
+        Ok(text) => text,
+        // A generic name far from any client directory may be anyone's file; only a config's
+        // problems are ours.
+        Err(_) if claim == discovery::Claim::Maybe => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    match parse_config(shown, &text, syntax_of(path)) {
+        Ok(Some(file)) => Ok(Some(file)),
+        Ok(None) if claim == discovery::Claim::Dedicated => Ok(Some(ConfigFile {
+            path: shown.to_string(),
+            format: discovery::format_by_name(path).unwrap_or(ConfigFormat::McpServers),
+            servers: Vec::new(),
+        })),
+        Ok(None) => Ok(None),
+        Err(ConfigError::Syntax { .. }) if claim == discovery::Claim::Maybe => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// A file's text, refusing one larger than any config.
+fn read_bounded(path: &Path, shown: &str) -> Result<String, ConfigError> {
     let read_error = |source| ConfigError::Read {
         path: shown.to_string(),
         source,
@@ -351,20 +373,7 @@ fn read_candidate(
         });
     }
     let bytes = std::fs::read(path).map_err(read_error)?;
-    let text = String::from_utf8_lossy(&bytes);
-    match parse_config(shown, &text, syntax_of(path)) {
-        Ok(Some(file)) => Ok(Some(file)),
-        Ok(None) if claim == discovery::Claim::Dedicated => Ok(Some(ConfigFile {
-            path: shown.to_string(),
-            format: discovery::format_by_name(path).unwrap_or(ConfigFormat::McpServers),
-            servers: Vec::new(),
-        })),
-        Ok(None) => Ok(None),
-        // A `config.yaml` far from any client directory may be anything (a Helm template); only
-        // its being an MCP config would make its errors ours.
-        Err(ConfigError::Syntax { .. }) if claim == discovery::Claim::Maybe => Ok(None),
-        Err(error) => Err(error),
-    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The syntax a file name implies; `None` when it says nothing and the content must.
