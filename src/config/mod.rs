@@ -212,6 +212,10 @@ impl ConfigFormat {
                     Some(ConfigFormat::Goose)
                 } else if root.get("name").is_some()
                     && (root.get("image").is_some() || is_object(root.get("remote")))
+                    && matches!(
+                        root.get("type").and_then(Node::as_str),
+                        Some("server" | "remote" | "poci")
+                    )
                 {
                     Some(ConfigFormat::DockerCatalog)
                 } else {
@@ -234,9 +238,7 @@ impl ConfigFormat {
                     Some(ConfigFormat::Zed)
                 } else if is_object(root.get("mcp")) {
                     Some(ConfigFormat::OpenCode)
-                } else if root.get("name").is_some()
-                    && (is_list(root.get("packages")) || is_list(root.get("remotes")))
-                {
+                } else if root.get("name").is_some() && registry_entries(root) {
                     Some(ConfigFormat::McpRegistry)
                 } else {
                     None
@@ -244,6 +246,20 @@ impl ConfigFormat {
             }
         }
     }
+}
+
+/// Whether a `server.json` without the registry's `$schema` still describes registry packages or
+/// remotes, rather than being some other program's `server.json`.
+fn registry_entries(root: &Node) -> bool {
+    let listed = |key: &str, marks: &[&str]| {
+        root.get(key)
+            .and_then(Node::as_array)
+            .is_some_and(|items| items.iter().any(|item| item.get_any(marks).is_some()))
+    };
+    listed(
+        "packages",
+        &["registryType", "registry_type", "registry_name"],
+    ) || listed("remotes", &["url"])
 }
 
 /// One config file that was read, and its servers in the order written.
@@ -628,6 +644,18 @@ mod tests {
         .unwrap();
         assert_eq!(yaml.format, ConfigFormat::Goose);
         assert!(parse_config("x", "just: text\n", None).unwrap().is_none());
+        let other_server_yaml = "name: api\nimage: nginx\nreplicas: 2\n";
+        assert!(
+            parse_config("server.yaml", other_server_yaml, None)
+                .unwrap()
+                .is_none()
+        );
+        let other_server_json = r#"{"name": "api", "packages": [{"path": "lib"}]}"#;
+        assert!(
+            parse_config("server.json", other_server_json, None)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
