@@ -25,11 +25,22 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    /// MCP client configs to read, or directories to search for them. A file is read whatever
+    /// its name, its format told by its content; a directory is searched for the config file
+    /// names clients use. With no PATH and no `--tools`, the current directory is searched.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
     /// A saved `tools/list` result (`{"tools": [...]}`), a JSON-RPC response carrying one, a
     /// JSON array of tools, or a capture written by mcp-audit. Each file is one server, named
     /// by the file's stem. Repeat for several servers.
-    #[arg(long = "tools", value_name = "FILE", required = true)]
+    #[arg(long = "tools", value_name = "FILE")]
     pub tools: Vec<PathBuf>,
+
+    /// Touch no registry and start no container: report only what the files show. The mode
+    /// for a quick pre-commit check.
+    #[arg(long)]
+    pub offline: bool,
 
     /// Name the server of a single `--tools` file instead of using the file's stem.
     #[arg(long, value_name = "NAME")]

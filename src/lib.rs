@@ -2,6 +2,7 @@
 //! Each module is one stage of the pipeline; `Finding` is the only value that crosses them.
 
 pub mod capture;
+pub mod config;
 pub mod finding;
 pub mod report;
 pub mod rules;

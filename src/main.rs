@@ -7,10 +7,13 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use cli::{Cli, Command, RulesCommand, ScanArgs};
 use mcp_audit::capture::{Capture, read_capture};
+use mcp_audit::config::{self, ConfigFile, Server};
+use mcp_audit::finding::sort_findings;
 use mcp_audit::report::{self, ScanReport, ServerSummary};
 use mcp_audit::rules::RuleSet;
 use mcp_audit::rules::engine::Engine;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -87,6 +90,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if engine.rule_count() == 0 {
         bail!("no rule reads server texts: refusing to report a scan that examined nothing");
     }
+    let configs = read_configs(&args)?;
     let captures: Vec<Capture> = args
         .tools
         .iter()
@@ -96,8 +100,16 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("starting the rule engine's threads")?;
-    let findings = pool.install(|| engine.scan(&captures));
-    let servers: Vec<ServerSummary> = captures.iter().map(summary).collect();
+    let mut findings = pool.install(|| engine.scan(&captures));
+    findings.extend(config::lint::lint_configs(&configs, &rules));
+    sort_findings(&mut findings);
+    let mut servers: Vec<ServerSummary> = Vec::new();
+    for file in &configs {
+        for server in &file.servers {
+            servers.push(config_summary(file, server));
+        }
+    }
+    servers.extend(captures.iter().map(summary));
     let report = ScanReport {
         servers: &servers,
         findings: &findings,
@@ -119,6 +131,27 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     })
 }
 
+/// The configs the command line names; with neither a PATH nor `--tools`, those under the
+/// current directory. Says on standard error which files were read.
+fn read_configs(args: &ScanArgs) -> Result<Vec<ConfigFile>> {
+    let paths = if args.paths.is_empty() && args.tools.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let configs = config::load_configs(&paths)?;
+    if !configs.is_empty() {
+        let names: Vec<&str> = configs.iter().map(|file| file.path.as_str()).collect();
+        let plural = if configs.len() == 1 { "" } else { "s" };
+        eprintln!(
+            "mcp-audit: read {} config file{plural}: {}",
+            configs.len(),
+            names.join(", ")
+        );
+    }
+    Ok(configs)
+}
+
 fn summary(capture: &Capture) -> ServerSummary {
     ServerSummary {
         name: capture.server.clone(),
@@ -128,6 +161,19 @@ fn summary(capture: &Capture) -> ServerSummary {
         resources: capture.resources.len(),
         resource_templates: capture.resource_templates.len(),
         has_instructions: capture.instructions.is_some(),
+        launch: None,
+        location: None,
+    }
+}
+
+/// A server read from a config: nothing captured yet, so no tools are counted.
+fn config_summary(file: &ConfigFile, server: &Server) -> ServerSummary {
+    ServerSummary {
+        name: server.name.clone(),
+        source: file.path.clone(),
+        launch: Some(server.launch.describe()),
+        location: Some(server.location.clone()),
+        ..ServerSummary::default()
     }
 }
 

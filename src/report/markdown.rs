@@ -198,6 +198,7 @@ mod tests {
             resources: 0,
             resource_templates: 0,
             has_instructions: false,
+            ..ServerSummary::default()
         }];
         let rules = RuleSet::load(&[]).unwrap();
         let report = ScanReport {

@@ -20,7 +20,7 @@ pub enum Format {
 }
 
 /// What one server was examined for, as reports list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServerSummary {
     pub name: String,
     /// The file the server came from: a capture file, or the config that declares it.
@@ -30,6 +30,13 @@ pub struct ServerSummary {
     pub resources: usize,
     pub resource_templates: usize,
     pub has_instructions: bool,
+    /// How a server read from a config is started or reached (`docker container mcp/github:1`,
+    /// `host npx -y pkg@1.0.0`, `remote https://…`), secrets redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
+    /// Where a config declares the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::finding::Location>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules

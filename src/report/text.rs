@@ -129,6 +129,7 @@ mod tests {
             resources: 0,
             resource_templates: 0,
             has_instructions: true,
+            ..ServerSummary::default()
         }
     }
 

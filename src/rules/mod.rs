@@ -14,10 +14,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The built-in rule files, one per family, compiled into the binary.
-pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[(
-    "rules/poisoning.yaml",
-    include_str!("../../rules/poisoning.yaml"),
-)];
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    (
+        "rules/poisoning.yaml",
+        include_str!("../../rules/poisoning.yaml"),
+    ),
+    ("rules/config.yaml", include_str!("../../rules/config.yaml")),
+];
 
 /// One rule file: a list of rules.
 #[derive(Debug, Clone, Deserialize)]
