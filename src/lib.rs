@@ -6,3 +6,4 @@ pub mod config;
 pub mod finding;
 pub mod report;
 pub mod rules;
+pub mod scan;

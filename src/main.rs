@@ -6,12 +6,9 @@ mod cli;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use cli::{Cli, Command, RulesCommand, ScanArgs};
-use mcp_audit::capture::{Capture, read_capture};
-use mcp_audit::config::{self, ConfigFile, Server};
-use mcp_audit::finding::sort_findings;
-use mcp_audit::report::{self, ScanReport, ServerSummary};
+use mcp_audit::report::{self, ScanReport};
 use mcp_audit::rules::RuleSet;
-use mcp_audit::rules::engine::Engine;
+use mcp_audit::scan::{self, ScanInput};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,35 +82,37 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             args.tools.len()
         );
     }
-    let rules = RuleSet::load(&args.rules)?;
-    let engine = Engine::new(&rules).context("compiling the rules")?;
-    if engine.rule_count() == 0 {
-        bail!("no rule reads server texts: refusing to report a scan that examined nothing");
-    }
-    let configs = read_configs(&args)?;
-    let captures: Vec<Capture> = args
-        .tools
-        .iter()
-        .map(|path| read_capture(path, args.server.as_deref()))
-        .collect::<Result<_, _>>()?;
+    // With neither a PATH nor `--tools`, look for configs under the current directory.
+    let configs = if args.paths.is_empty() && args.tools.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let input = ScanInput {
+        configs,
+        captures: args.tools.clone(),
+        capture_server: args.server.clone(),
+        rule_dirs: args.rules.clone(),
+        offline: args.offline,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("starting the rule engine's threads")?;
-    let mut findings = pool.install(|| engine.scan(&captures));
-    findings.extend(config::lint::lint_configs(&configs, &rules));
-    sort_findings(&mut findings);
-    let mut servers: Vec<ServerSummary> = Vec::new();
-    for file in &configs {
-        for server in &file.servers {
-            servers.push(config_summary(file, server));
-        }
+    let outcome = pool.install(|| scan::scan(&input))?;
+    if !outcome.configs.is_empty() {
+        let names: Vec<&str> = outcome.configs.iter().map(|f| f.path.as_str()).collect();
+        let plural = if names.len() == 1 { "" } else { "s" };
+        eprintln!(
+            "mcp-audit: read {} config file{plural}: {}",
+            names.len(),
+            names.join(", ")
+        );
     }
-    servers.extend(captures.iter().map(summary));
     let report = ScanReport {
-        servers: &servers,
-        findings: &findings,
-        rules: &rules,
+        servers: &outcome.servers,
+        findings: &outcome.findings,
+        rules: &outcome.rules,
     };
     let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
@@ -123,58 +122,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => write_stdout(&rendered)?,
     }
-    let failed = findings.iter().any(|f| f.severity >= args.fail_on);
+    let failed = outcome.findings.iter().any(|f| f.severity >= args.fail_on);
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The configs the command line names; with neither a PATH nor `--tools`, those under the
-/// current directory. Says on standard error which files were read.
-fn read_configs(args: &ScanArgs) -> Result<Vec<ConfigFile>> {
-    let paths = if args.paths.is_empty() && args.tools.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let configs = config::load_configs(&paths)?;
-    if !configs.is_empty() {
-        let names: Vec<&str> = configs.iter().map(|file| file.path.as_str()).collect();
-        let plural = if configs.len() == 1 { "" } else { "s" };
-        eprintln!(
-            "mcp-audit: read {} config file{plural}: {}",
-            configs.len(),
-            names.join(", ")
-        );
-    }
-    Ok(configs)
-}
-
-fn summary(capture: &Capture) -> ServerSummary {
-    ServerSummary {
-        name: capture.server.clone(),
-        source: capture.source.display().to_string(),
-        tools: capture.tools.len(),
-        prompts: capture.prompts.len(),
-        resources: capture.resources.len(),
-        resource_templates: capture.resource_templates.len(),
-        has_instructions: capture.instructions.is_some(),
-        launch: None,
-        location: None,
-    }
-}
-
-/// A server read from a config: nothing captured yet, so no tools are counted.
-fn config_summary(file: &ConfigFile, server: &Server) -> ServerSummary {
-    ServerSummary {
-        name: server.name.clone(),
-        source: file.path.clone(),
-        launch: Some(server.launch.describe()),
-        location: Some(server.location.clone()),
-        ..ServerSummary::default()
-    }
 }
 
 fn write_stdout(text: &str) -> Result<()> {
