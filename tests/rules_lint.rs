@@ -3,7 +3,7 @@
 
 use mcp_audit::capture::Capture;
 use mcp_audit::rules::engine::Engine;
-use mcp_audit::rules::matcher::REGEX_SIZE_LIMIT;
+use mcp_audit::rules::matcher::{REGEX_SIZE_LIMIT, compile_regex};
 use mcp_audit::rules::{Example, RuleSet};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -51,9 +51,7 @@ fn every_regex_compiles_under_the_size_limit() {
         for group in spec.all.iter().chain(&spec.unless) {
             for pattern in &group.regex {
                 let started = Instant::now();
-                let compiled = regex::RegexBuilder::new(pattern)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build();
+                let compiled = compile_regex(pattern);
                 assert!(
                     compiled.is_ok(),
                     "{}: `{pattern}` does not compile under {REGEX_SIZE_LIMIT} bytes: {:?}",
