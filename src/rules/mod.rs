@@ -294,6 +294,10 @@ fn validate(rule: &Rule) -> Result<(), String> {
             if group.literals.iter().any(|l| l.trim().is_empty()) {
                 return Err("an empty literal would match everything".to_string());
             }
+            for pattern in &group.regex {
+                matcher::compile_regex(pattern)
+                    .map_err(|e| format!("regex `{pattern}` does not compile: {e}"))?;
+            }
         }
         if spec.window == Some(0) {
             return Err("`match.window` must be at least 1 word".to_string());
