@@ -30,7 +30,8 @@ enum Group {
 #[derive(Debug, Clone, Copy)]
 enum Needle {
     /// A rule's literal; the flags say whether it must start and end at a word boundary (it
-    /// must when it starts or ends with a letter or digit).
+    /// must when it starts or ends with an ASCII letter or digit: scripts written without
+    /// spaces have no word boundaries to find).
     Literal {
         owner: Owner,
         bounded_start: bool,
@@ -105,8 +106,8 @@ impl Matcher {
                     let literal = normalize(literal);
                     needles.push(Needle::Literal {
                         owner,
-                        bounded_start: literal.chars().next().is_some_and(char::is_alphanumeric),
-                        bounded_end: literal.chars().last().is_some_and(char::is_alphanumeric),
+                        bounded_start: literal.starts_with(|c: char| c.is_ascii_alphanumeric()),
+                        bounded_end: literal.ends_with(|c: char| c.is_ascii_alphanumeric()),
                     });
                     patterns.push(literal.into_bytes());
                 }
