@@ -37,6 +37,18 @@ pub struct ServerSummary {
     /// Where a config declares the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<crate::finding::Location>,
+    /// The container image as the config writes it, when the registry stage looked at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The digest of the manifest that runs, checked by hashing what the registry served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The platform picked from an index (`linux/amd64`); absent for a single-platform image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Whether a cosign signature checked out, its kind, its signer, and why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::registry::SignatureOutcome>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules
