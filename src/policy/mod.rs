@@ -144,11 +144,12 @@ impl Policy {
                 Some(entries) => self::identities(entries).map_err(trust)?,
                 None => default.identities.clone(),
             };
-            let required = rule.require_signature.or(section.require_signature);
+            // A rule says all it requires: unsaid, a signature is required when it names signers
+            // (its own or the default's), whatever `[images]` says for other images.
             rules.push(ImageRule {
                 server: rule.server,
                 image: rule.image.as_deref().map(glob).transpose().map_err(trust)?,
-                requirement: requirement(required, keys, identities, &flags.default),
+                requirement: requirement(rule.require_signature, keys, identities, &flags.default),
             });
         }
         Ok(Policy {
