@@ -250,6 +250,22 @@ impl Scan {
 /// Write a config of `docker run` servers into `dir` and scan it, with `DOCKER_CONFIG` pointing
 /// at `docker_config` (an empty directory unless a test gives credentials).
 fn scan(dir: &Path, servers: &[(&str, &str)], args: &[&str], docker_config: Option<&Path>) -> Scan {
+    let output = run_scan(dir, servers, args, docker_config, "json");
+    Scan {
+        code: output.0,
+        report: serde_json::from_str(&output.1).unwrap_or(Value::Null),
+        stderr: output.2,
+    }
+}
+
+/// The binary's exit code, standard output and standard error for a scan in `format`.
+fn run_scan(
+    dir: &Path,
+    servers: &[(&str, &str)],
+    args: &[&str],
+    docker_config: Option<&Path>,
+    format: &str,
+) -> (i32, String, String) {
     let entries: serde_json::Map<String, Value> = servers
         .iter()
         .map(|(name, image)| {
@@ -267,17 +283,16 @@ fn scan(dir: &Path, servers: &[(&str, &str)], args: &[&str], docker_config: Opti
         .arg("scan")
         .arg(&config)
         .args(args)
-        .args(["--format", "json"])
+        .args(["--format", format])
         .env("DOCKER_CONFIG", docker_config.unwrap_or(&empty))
         .env_remove("COSIGN_REPOSITORY")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Scan {
-        code: output.status.code().unwrap_or(-1),
-        report: serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -316,6 +331,29 @@ fn an_image_built_with_docker_and_signed_verifies_with_its_key_and_not_with_anot
             .ends_with("right.pub")
     );
     assert_eq!(run.registry_findings("hello"), Vec::new());
+
+    // Text, Markdown and SARIF show the same.
+    let key_arg = ["--key", right.public_pem.to_str().unwrap()];
+    let (_, text, _) = run_scan(&dir, &[("hello", &image)], &key_arg, None, "text");
+    assert!(
+        text.contains(&format!(
+            "Images\n  hello  {image}\n    digest:    {digest}\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("    signature: verified (key: "), "{text}");
+    let (_, markdown, _) = run_scan(&dir, &[("hello", &image)], &key_arg, None, "markdown");
+    assert!(
+        markdown.contains(&format!(
+            "| hello | `{image}` | `{digest}` |  | verified (key: "
+        )),
+        "{markdown}"
+    );
+    let (_, sarif, _) = run_scan(&dir, &[("hello", &image)], &key_arg, None, "sarif");
+    let sarif: Value = serde_json::from_str(&sarif).unwrap();
+    let images = &sarif["runs"][0]["properties"]["mcpAudit/images"];
+    assert_eq!(images[0]["digest"], digest.as_str());
+    assert_eq!(images[0]["signature"]["verified"], true);
 
     let run = scan(
         &dir,

@@ -137,6 +137,41 @@ impl<'a> ScanReport<'a> {
     }
 }
 
+/// The servers whose image the registry stage looked at, in report order.
+pub(crate) fn image_servers<'a>(report: &ScanReport<'a>) -> Vec<&'a ServerSummary> {
+    report
+        .servers
+        .iter()
+        .filter(|s| s.image.is_some())
+        .collect()
+}
+
+/// A signature outcome in words: `verified (key: cosign.pub)`, `not verified: no signature
+/// found`.
+pub(crate) fn describe_signature(signature: Option<&crate::registry::SignatureOutcome>) -> String {
+    let Some(signature) = signature else {
+        return "not checked".to_string();
+    };
+    let kind = signature.kind.map(|k| match k {
+        crate::registry::SignatureKind::Key => "key",
+        crate::registry::SignatureKind::Keyless => "keyless",
+    });
+    let mut text = if signature.verified {
+        "verified".to_string()
+    } else {
+        "not verified".to_string()
+    };
+    match (kind, &signature.signer) {
+        (Some(kind), Some(signer)) => text.push_str(&format!(" ({kind}: {signer})")),
+        (Some(kind), None) => text.push_str(&format!(" ({kind})")),
+        _ => {}
+    }
+    if let Some(error) = &signature.error {
+        text.push_str(&format!(": {error}"));
+    }
+    text
+}
+
 /// Severities in the order reports list them: the worst first.
 pub(crate) const SEVERITIES_DESCENDING: [Severity; 5] = [
     Severity::Critical,
