@@ -774,3 +774,127 @@ fn offline_asks_no_registry() {
     assert_eq!(run.registry_findings("gone"), Vec::new());
     assert!(run.server("gone").get("image").is_none());
 }
+
+/// Attach a Sigstore bundle to `subject` as cosign's referrers do, through the referrers tag
+/// schema (`sha256-<hex>`) that registries without the OCI 1.1 API use.
+fn attach_bundle(repo: &str, subject: &str, bundle: &str, existing: &mut Vec<Value>) {
+    const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    let layer = ImageLayer::new(bundle.as_bytes().to_vec(), BUNDLE.to_string(), None);
+    let config = Config::new(
+        b"{}".to_vec(),
+        "application/vnd.oci.empty.v1+json".to_string(),
+        None,
+    );
+    let mut manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, None);
+    manifest.artifact_type = Some(BUNDLE.to_string());
+    let size = {
+        let parsed: Reference = format!("{repo}@{subject}").parse().unwrap();
+        let (bytes, _) = runtime()
+            .block_on(client().pull_manifest_raw(
+                &parsed,
+                &RegistryAuth::Anonymous,
+                &["application/vnd.oci.image.manifest.v1+json"],
+            ))
+            .unwrap();
+        bytes.len() as i64
+    };
+    manifest.subject = Some(oci_client::manifest::OciDescriptor {
+        media_type: "application/vnd.oci.image.manifest.v1+json".to_string(),
+        digest: subject.to_string(),
+        size,
+        ..Default::default()
+    });
+    let stored = format!("{repo}:bundle-{}", existing.len());
+    let parsed: Reference = stored.parse().unwrap();
+    runtime()
+        .block_on(client().push(
+            &parsed,
+            &[layer],
+            config,
+            &RegistryAuth::Anonymous,
+            Some(manifest),
+        ))
+        .unwrap();
+    let digest = manifest_digest(&stored);
+    let bytes_len = {
+        let (bytes, _) = runtime()
+            .block_on(client().pull_manifest_raw(
+                &parsed,
+                &RegistryAuth::Anonymous,
+                &["application/vnd.oci.image.manifest.v1+json"],
+            ))
+            .unwrap();
+        bytes.len()
+    };
+    existing.push(
+        json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": digest, "size": bytes_len, "artifactType": BUNDLE}),
+    );
+    let index: OciImageIndex = serde_json::from_value(json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": existing,
+    }))
+    .unwrap();
+    let tag: Reference = format!("{repo}:{}", subject.replace(':', "-"))
+        .parse()
+        .unwrap();
+    runtime()
+        .block_on(client().push_manifest(&tag, &OciManifest::ImageIndex(index)))
+        .unwrap();
+}
+
+fn conformance_bundle(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sigstore/bundle-verify")
+            .join(name)
+            .join("bundle.sigstore.json"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn referrer_bundles_are_found_attestations_are_no_signatures_and_a_bundle_of_something_else_is_critical()
+ {
+    let dir = temp_dir("referrers");
+    let repo = repository(OPEN, "referred");
+    let image = format!("{repo}:1");
+    let digest = push_image(&image, "with referrers", "amd64");
+    let mut attached = Vec::new();
+    // A real SLSA provenance attestation: a bundle, but no signature of the image.
+    attach_bundle(
+        &repo,
+        &digest,
+        &conformance_bundle("happy-path-intoto-in-dsse-v3"),
+        &mut attached,
+    );
+    let run = scan(&dir, &[("r", &image)], &[], None);
+    assert_eq!(
+        run.registry_findings("r"),
+        pairs(&[("MCP410", "info")]),
+        "{}",
+        run.report
+    );
+
+    // A real keyless signature bundle, of another artifact: found, verified, refused.
+    attach_bundle(
+        &repo,
+        &digest,
+        &conformance_bundle("happy-path-v0.3"),
+        &mut attached,
+    );
+    let run = scan(&dir, &[("r", &image)], &[], None);
+    assert_eq!(
+        run.registry_findings("r"),
+        pairs(&[("MCP413", "critical")]),
+        "{}",
+        run.report
+    );
+    let error = run.server("r")["signature"]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("Sigstore bundle"), "{error}");
+    assert_eq!(run.server("r")["signature"]["kind"], "keyless");
+}
