@@ -552,6 +552,100 @@ fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    use crate::registry::trust::{IdentityPattern, KeylessIdentity};
+
+    const V01_BUNDLE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sigstore/bundle-verify/happy-path-v0.1/bundle.sigstore.json"
+    ));
+    const ARTIFACT: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sigstore/bundle-verify/a.txt"
+    ));
+
+    /// The annotations cosign writes on a `.sig` layer, taken from a real keyless signature
+    /// (a conformance bundle's certificate, signature and Rekor entry).
+    fn cosign_annotations(set: Option<&str>) -> (String, String, String) {
+        let bundle: serde_json::Value = serde_json::from_str(V01_BUNDLE).unwrap();
+        let material = &bundle["verificationMaterial"];
+        let der = material["x509CertificateChain"]["certificates"][0]["rawBytes"]
+            .as_str()
+            .unwrap();
+        let body: Vec<String> = der
+            .as_bytes()
+            .chunks(64)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            body.join("\n")
+        );
+        let entry = &material["tlogEntries"][0];
+        let log_id = BASE64
+            .decode(entry["logId"]["keyId"].as_str().unwrap())
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let rekor = json!({
+            "SignedEntryTimestamp": set.unwrap_or(entry["inclusionPromise"]["signedEntryTimestamp"].as_str().unwrap()),
+            "Payload": {
+                "body": entry["canonicalizedBody"],
+                "integratedTime": entry["integratedTime"].as_str().unwrap().parse::<i64>().unwrap(),
+                "logIndex": entry["logIndex"].as_str().unwrap().parse::<i64>().unwrap(),
+                "logID": log_id,
+            }
+        });
+        let signature = bundle["messageSignature"]["signature"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (pem, signature, rekor.to_string())
+    }
+
+    fn beacon() -> TrustRequirement {
+        TrustRequirement {
+            required: true,
+            keys: Vec::new(),
+            identities: vec![KeylessIdentity {
+                identity: IdentityPattern::regex("https://github.com/sigstore-conformance/.*")
+                    .unwrap(),
+                issuer: "https://token.actions.githubusercontent.com".to_string(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_sig_layers_keyless_evidence_verifies_through_the_bundle_verifier() {
+        let root = TrustRoot::public_good().unwrap();
+        let (pem, signature, rekor) = cosign_annotations(None);
+        let bundle = keyless_bundle(&pem, &signature, &rekor, ARTIFACT).unwrap();
+        let signer =
+            bundle::verify_bundle(&bundle, Artifact::from_blob(ARTIFACT), &beacon(), &root)
+                .unwrap();
+        assert_eq!(signer.kind, SignatureKind::Keyless);
+        assert!(
+            signer.signer.contains("sigstore-conformance"),
+            "{}",
+            signer.signer
+        );
+
+        let tampered = [ARTIFACT, b"!"].concat();
+        let bundle = keyless_bundle(&pem, &signature, &rekor, &tampered).unwrap();
+        let error =
+            bundle::verify_bundle(&bundle, Artifact::from_blob(&tampered), &beacon(), &root)
+                .unwrap_err();
+        assert!(matches!(error, BundleRejection::Invalid(_)), "{error}");
+
+        let forged_set = "MEUCIQDb+4xUSQ5KfnIQBBqZqk3hLNnv2Ee7K+5PbZs+3bUPFAIgUv06qrV/QdqGdIE3Gx2BHAi1rL2PUZl8GhxIp1sxH8o=";
+        let (pem, signature, rekor) = cosign_annotations(Some(forged_set));
+        let bundle = keyless_bundle(&pem, &signature, &rekor, ARTIFACT).unwrap();
+        assert!(
+            bundle::verify_bundle(&bundle, Artifact::from_blob(ARTIFACT), &beacon(), &root)
+                .is_err()
+        );
+    }
+
     #[test]
     fn hex_decodes_or_refuses() {
         assert_eq!(hex_bytes("00ff10"), Some(vec![0, 255, 16]));
