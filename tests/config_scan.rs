@@ -452,3 +452,34 @@ fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The README's table of supply-chain rules says what `rules/supply-chain.yaml` says.
+#[test]
+fn the_readme_lists_every_supply_chain_rule_with_its_severity() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Supply chain")
+        .nth(1)
+        .expect("a `## Supply chain` section")
+        .split("\n## ")
+        .next()
+        .unwrap_or("");
+    let rows: BTreeSet<(String, String)> = section
+        .lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<&str>>())
+        .filter(|cells| cells.len() > 2 && cells[1].starts_with("MCP4"))
+        .map(|cells| (cells[1].to_string(), cells[2].to_string()))
+        .collect();
+    let rules = mcp_audit::rules::RuleSet::load(&[]).unwrap();
+    let documented: BTreeSet<(String, String)> = mcp_audit::registry::RULE_IDS
+        .iter()
+        .map(|id| {
+            let rule = rules
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} is not a built-in rule"));
+            assert!(!rule.is_text_rule(), "{id} is raised by code");
+            (id.to_string(), rule.severity.as_str().to_string())
+        })
+        .collect();
+    assert_eq!(rows, documented);
+}

@@ -312,6 +312,38 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_policy_example_is_a_valid_policy() {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("## Supply chain").nth(1).unwrap();
+        let example = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("mcp-audit-policy-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+            .create_signer()
+            .unwrap();
+        let pem = signer
+            .to_sigstore_keypair()
+            .unwrap()
+            .public_key_to_pem()
+            .unwrap();
+        std::fs::write(dir.join("keys/vendor-cosign.pub"), pem).unwrap();
+        let policy = Policy::parse(example, "README.md", &dir, &Policy::default()).unwrap();
+        assert!(!policy.requirement("x", "mcp/fetch").required);
+        let acme = policy.requirement("gh", "ghcr.io/acme/tools:1.0");
+        assert!(acme.required);
+        assert!(acme.identities[0].accepts(
+            "https://github.com/acme/tools/.github/workflows/release.yml@refs/tags/v1.0",
+            "https://token.actions.githubusercontent.com"
+        ));
+        assert_eq!(policy.requirement("payments", "vendor/pay:2").keys.len(), 1);
+        assert!(!policy.requirement("legacy-notes", "old/notes").required);
+    }
+
+    #[test]
     fn image_names_drop_tags_and_digests() {
         assert_eq!(image_name("ghcr.io/a/b:1@sha256:00"), "ghcr.io/a/b");
         assert_eq!(image_name("localhost:5000/a"), "localhost:5000/a");
