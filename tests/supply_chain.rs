@@ -898,3 +898,223 @@ fn referrer_bundles_are_found_attestations_are_no_signatures_and_a_bundle_of_som
     assert!(error.contains("Sigstore bundle"), "{error}");
     assert_eq!(run.server("r")["signature"]["kind"], "keyless");
 }
+
+/// A key signature as cosign 3 makes it without a transparency log
+/// (`cosign sign --key k --tlog-upload=false`): a Sigstore bundle holding a DSSE envelope of an
+/// in-toto statement whose subject is the image's digest, written here by hand.
+fn key_signed_bundle(key: &Key, repository: &str, digest: &str) -> String {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": repository, "digest": {"sha256": digest.trim_start_matches("sha256:")}}],
+        "predicateType": "https://sigstore.dev/cosign/sign/v1",
+        "predicate": {}
+    })
+    .to_string();
+    let payload_type = "application/vnd.in-toto+json";
+    let mut pae = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        statement.len()
+    )
+    .into_bytes();
+    pae.extend_from_slice(statement.as_bytes());
+    let signature = key.signer.sign(&pae).unwrap();
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"publicKey": {"hint": "test-key"}},
+        "dsseEnvelope": {
+            "payload": b64(statement.as_bytes()),
+            "payloadType": payload_type,
+            "signatures": [{"sig": b64(&signature)}]
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn a_key_signed_bundle_without_a_log_entry_verifies_with_its_key_only() {
+    let dir = temp_dir("key-bundle");
+    let repo = repository(OPEN, "bundled");
+    let image = format!("{repo}:1");
+    let digest = push_image(&image, "signed by cosign 3", "amd64");
+    let right = key(SigningScheme::ECDSA_P256_SHA256_ASN1, &dir, "right");
+    let wrong = key(SigningScheme::ECDSA_P256_SHA256_ASN1, &dir, "wrong");
+    let mut attached = Vec::new();
+    attach_bundle(
+        &repo,
+        &digest,
+        &key_signed_bundle(&right, &repo, &digest),
+        &mut attached,
+    );
+
+    let run = scan(
+        &dir,
+        &[("b", &image)],
+        &["--key", right.public_pem.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        run.server("b")["signature"]["verified"],
+        true,
+        "{}",
+        run.report
+    );
+    assert_eq!(run.server("b")["signature"]["kind"], "key");
+    assert_eq!(run.registry_findings("b"), Vec::new());
+    let run = scan(
+        &dir,
+        &[("b", &image)],
+        &["--key", wrong.public_pem.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        run.registry_findings("b"),
+        pairs(&[("MCP412", "high")]),
+        "{}",
+        run.report
+    );
+
+    // The same key's bundle for another digest, attached to this image: invalid.
+    let other = push_image(&format!("{repo}:2"), "another", "amd64");
+    let repo2 = repository(OPEN, "bundled-copy");
+    let image2 = format!("{repo2}:1");
+    let digest2 = push_image(&image2, "a copy target", "amd64");
+    let mut attached2 = Vec::new();
+    attach_bundle(
+        &repo2,
+        &digest2,
+        &key_signed_bundle(&right, &repo, &other),
+        &mut attached2,
+    );
+    let run = scan(
+        &dir,
+        &[("c", &image2)],
+        &["--key", right.public_pem.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        run.registry_findings("c"),
+        pairs(&[("MCP413", "critical")]),
+        "{}",
+        run.report
+    );
+}
+
+/// Sign `payload` with OpenSSL, as an independent cosign-format signer would: ECDSA and RSA
+/// over SHA-256 (ASN.1 / PKCS#1 v1.5), Ed25519 over the raw payload. The public key's PEM file.
+fn openssl_sign(dir: &Path, algorithm: &str, payload: &[u8]) -> (PathBuf, String) {
+    let private = dir.join(format!("{algorithm}.key"));
+    let public = dir.join(format!("{algorithm}.pub"));
+    let data = dir.join(format!("{algorithm}.payload"));
+    let signature = dir.join(format!("{algorithm}.sig"));
+    std::fs::write(&data, payload).unwrap();
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let p = |path: &Path| path.to_str().unwrap().to_string();
+    match algorithm {
+        "ec" => openssl(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &p(&private),
+        ]),
+        "rsa" => openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            &p(&private),
+        ]),
+        _ => openssl(&["genpkey", "-algorithm", "ED25519", "-out", &p(&private)]),
+    }
+    openssl(&["pkey", "-in", &p(&private), "-pubout", "-out", &p(&public)]);
+    if algorithm == "ed25519" {
+        openssl(&[
+            "pkeyutl",
+            "-sign",
+            "-rawin",
+            "-inkey",
+            &p(&private),
+            "-in",
+            &p(&data),
+            "-out",
+            &p(&signature),
+        ]);
+    } else {
+        openssl(&[
+            "dgst",
+            "-sha256",
+            "-sign",
+            &p(&private),
+            "-out",
+            &p(&signature),
+            &p(&data),
+        ]);
+    }
+    let bytes = std::fs::read(&signature).unwrap();
+    (
+        public,
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    )
+}
+
+#[test]
+fn signatures_by_an_independent_signer_verify_with_its_key_and_are_high_with_another() {
+    let dir = temp_dir("openssl");
+    let mut others = Vec::new();
+    for algorithm in ["ec", "rsa", "ed25519"] {
+        let repo = repository(OPEN, &format!("indep-{algorithm}"));
+        let image = format!("{repo}:1");
+        let digest = push_image(&image, algorithm, "amd64");
+        // cosign's payload, written out by hand.
+        let payload = format!(
+            r#"{{"critical":{{"identity":{{"docker-reference":"{repo}"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"cosign container image signature"}},"optional":null}}"#
+        );
+        let (public, signature) = openssl_sign(&dir, algorithm, payload.as_bytes());
+        push_signature(&repo, &digest, payload.into_bytes(), &signature);
+        let run = scan(
+            &dir,
+            &[("s", &image)],
+            &["--key", public.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(
+            run.server("s")["signature"]["verified"],
+            true,
+            "{algorithm}: {}",
+            run.report
+        );
+        others.push((image, public));
+    }
+    // Each image checked with the next one's key.
+    for (i, (image, _)) in others.iter().enumerate() {
+        let (_, other_key) = &others[(i + 1) % others.len()];
+        let run = scan(
+            &dir,
+            &[("s", image)],
+            &["--key", other_key.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(
+            run.registry_findings("s"),
+            pairs(&[("MCP412", "high")]),
+            "{image}: {}",
+            run.report
+        );
+    }
+}

@@ -5,6 +5,8 @@
 
 use super::SignatureKind;
 use super::trust::{TrustRequirement, TrustRoot};
+use sha2::{Digest, Sha256};
+use sigstore::crypto::{CosignVerificationKey, Signature};
 use sigstore_verify::types::{Artifact, Bundle, DerPublicKey, SignatureContent, Statement};
 use sigstore_verify::{
     CertificateError, Error as VerifyError, PublicKeyVerificationPolicy, VerificationPolicy,
@@ -120,10 +122,29 @@ fn verify_with_keys(
             "the signature was made with a key, and no key was given to check it".to_string(),
         ));
     }
-    // A key is trusted by itself, as cosign's `--key` is; a log entry, when there is one, must
-    // still verify.
+    // A key is trusted by itself, as cosign's `--key` is; a log entry or timestamp, when there is
+    // one, must still verify.
     let logged = !bundle.verification_material.tlog_entries.is_empty();
+    let stamped = !bundle
+        .verification_material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .is_empty();
     let mut worst: Option<BundleRejection> = None;
+    if !logged && !stamped {
+        for key in &trust.keys {
+            match verify_unlogged(bundle, &artifact, &key.pem) {
+                Ok(()) => {
+                    return Ok(BundleSigner {
+                        kind: SignatureKind::Key,
+                        signer: key.name.clone(),
+                    });
+                }
+                Err(rejection) => worst = Some(worse(worst, rejection)),
+            }
+        }
+        return Err(worst.unwrap_or_else(|| BundleRejection::Untrusted("no key to check".into())));
+    }
     for key in &trust.keys {
         let der = match DerPublicKey::from_pem(&key.pem) {
             Ok(der) => der,
@@ -152,6 +173,77 @@ fn verify_with_keys(
         }
     }
     Err(worst.unwrap_or_else(|| BundleRejection::Untrusted("no key to check".to_string())))
+}
+
+/// A key signature with no log entry and no timestamp (`cosign sign --key … --tlog-upload=false`):
+/// sigstore-verify wants evidence of the signing time, which a key trusted by itself does not
+/// need, so the signature and what it binds are checked here, as cosign does.
+fn verify_unlogged(
+    bundle: &Bundle,
+    artifact: &Artifact<'_>,
+    pem: &str,
+) -> Result<(), BundleRejection> {
+    let key = CosignVerificationKey::try_from_pem(pem.as_bytes())
+        .map_err(|e| BundleRejection::Untrusted(format!("the key cannot be used: {e}")))?;
+    let not_this_key = |e: sigstore::errors::SigstoreError| {
+        BundleRejection::Untrusted(format!("not signed by this key ({e})"))
+    };
+    let wanted = match artifact {
+        Artifact::Blob(bytes) => Sha256::digest(bytes).to_vec(),
+        Artifact::Digest(digest) => digest.as_bytes().to_vec(),
+        _ => {
+            return Err(BundleRejection::Invalid(
+                "an artifact of an unknown kind".to_string(),
+            ));
+        }
+    };
+    match &bundle.content {
+        SignatureContent::DsseEnvelope(envelope) => {
+            key.verify_signature(
+                Signature::Raw(envelope.signature.sig.as_bytes()),
+                &envelope.pae(),
+            )
+            .map_err(not_this_key)?;
+            if envelope.payload_type != "application/vnd.in-toto+json" {
+                return Err(BundleRejection::Invalid(format!(
+                    "the DSSE payload is a `{}`, not an in-toto statement",
+                    envelope.payload_type
+                )));
+            }
+            let statement: Statement = serde_json::from_slice(envelope.payload.as_bytes())
+                .map_err(|e| BundleRejection::Invalid(format!("the DSSE payload: {e}")))?;
+            let names_it = statement.subject.iter().any(|s| {
+                s.digest
+                    .sha256
+                    .is_some_and(|d| d.as_bytes() == wanted.as_slice())
+            });
+            if !names_it {
+                return Err(BundleRejection::Invalid(
+                    "artifact mismatch: the statement's subjects name another digest".to_string(),
+                ));
+            }
+            Ok(())
+        }
+        SignatureContent::MessageSignature(message) => {
+            let Artifact::Blob(bytes) = artifact else {
+                return Err(BundleRejection::Invalid(
+                    "a message signature of something other than this image".to_string(),
+                ));
+            };
+            if let Some(digest) = &message.message_digest
+                && digest.digest.as_bytes() != wanted.as_slice()
+            {
+                return Err(BundleRejection::Invalid(
+                    "artifact mismatch: the message digest is another artifact's".to_string(),
+                ));
+            }
+            key.verify_signature(Signature::Raw(message.signature.as_bytes()), bytes)
+                .map_err(not_this_key)
+        }
+        _ => Err(BundleRejection::Invalid(
+            "an unknown kind of bundle content".to_string(),
+        )),
+    }
 }
 
 /// Sort a verification error. A key signature that does not verify could be another key's
