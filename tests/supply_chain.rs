@@ -269,10 +269,10 @@ fn run_scan(
     let entries: serde_json::Map<String, Value> = servers
         .iter()
         .map(|(name, image)| {
-            (
-                name.to_string(),
-                json!({"command": "docker", "args": ["run", "-i", "--rm", image]}),
-            )
+            // `--flag value image` puts `docker run` options before the image.
+            let mut args = vec!["run", "-i", "--rm"];
+            args.extend(image.split(' '));
+            (name.to_string(), json!({"command": "docker", "args": args}))
         })
         .collect();
     let config = dir.join(".mcp.json");
@@ -620,6 +620,10 @@ fn an_index_resolves_to_the_platform_that_runs() {
     assert_eq!(run.server("m")["platform"], "linux/arm64");
     let run = scan(&dir, &[("m", &image)], &["--platform", "linux/s390x"], None);
     assert_eq!(run.registry_findings("m"), pairs(&[("MCP404", "high")]));
+    // The server's own `docker run --platform` decides what runs.
+    let own = format!("--platform linux/arm64 {image}");
+    let run = scan(&dir, &[("m", &own)], &["--platform", "linux/s390x"], None);
+    assert_eq!(run.server("m")["digest"], arm64.as_str(), "{}", run.report);
 
     // A signature of the index covers every platform it lists.
     let signer = key(SigningScheme::ECDSA_P256_SHA256_ASN1, &dir, "k");

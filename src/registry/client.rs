@@ -79,14 +79,8 @@ pub fn is_loopback(registry: &str) -> bool {
 impl RegistryClient {
     /// A client for the given registries: plain HTTP for the loopback and insecure ones.
     pub fn new(options: &SupplyOptions, registries: impl Iterator<Item = String>) -> Self {
-        let mut plain: Vec<String> = registries
-            .filter(|r| is_loopback(r) || options.insecure_registries.contains(r))
-            .collect();
-        plain.extend(options.insecure_registries.iter().cloned());
-        plain.sort();
-        plain.dedup();
         let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(plain),
+            protocol: ClientProtocol::HttpsExcept(plain_http_registries(options, registries)),
             connect_timeout: Some(options.timeouts.connect),
             read_timeout: Some(options.timeouts.request),
             // Indexes are resolved here, with the platform the server runs.
@@ -236,6 +230,18 @@ impl RegistryClient {
     }
 }
 
+/// The registries spoken to over plain HTTP: those on loopback, and those named insecure.
+fn plain_http_registries(
+    options: &SupplyOptions,
+    registries: impl Iterator<Item = String>,
+) -> Vec<String> {
+    let mut plain: Vec<String> = registries.filter(|r| is_loopback(r)).collect();
+    plain.extend(options.insecure_registries.iter().cloned());
+    plain.sort();
+    plain.dedup();
+    plain
+}
+
 pub fn sha256_digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
@@ -348,6 +354,20 @@ mod tests {
         ] {
             assert!(!is_loopback(registry), "{registry}");
         }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_and_named_registries() {
+        let mut options = SupplyOptions::new(super::super::TrustRoot::public_good().unwrap());
+        options.insecure_registries = vec!["10.1.2.3:5000".to_string()];
+        let registries = [
+            "127.0.0.1:5000",
+            "ghcr.io",
+            "10.1.2.3:5000",
+            "10.1.2.4:5000",
+        ];
+        let plain = plain_http_registries(&options, registries.iter().map(|r| r.to_string()));
+        assert_eq!(plain, ["10.1.2.3:5000", "127.0.0.1:5000"]);
     }
 
     #[test]
