@@ -266,6 +266,18 @@ fn run_scan(
     docker_config: Option<&Path>,
     format: &str,
 ) -> (i32, String, String) {
+    run_scan_with_path(dir, servers, args, docker_config, format, None)
+}
+
+/// As `run_scan`, with `extra_path` searched first for programs (credential helpers).
+fn run_scan_with_path(
+    dir: &Path,
+    servers: &[(&str, &str)],
+    args: &[&str],
+    docker_config: Option<&Path>,
+    format: &str,
+    extra_path: Option<&Path>,
+) -> (i32, String, String) {
     let entries: serde_json::Map<String, Value> = servers
         .iter()
         .map(|(name, image)| {
@@ -279,7 +291,16 @@ fn run_scan(
     std::fs::write(&config, json!({"mcpServers": entries}).to_string()).unwrap();
     let empty = dir.join("no-docker-config");
     std::fs::create_dir_all(&empty).unwrap();
+    let path = match extra_path {
+        Some(extra) => format!(
+            "{}:{}",
+            extra.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+        None => std::env::var("PATH").unwrap_or_default(),
+    };
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-audit"))
+        .env("PATH", path)
         .arg("scan")
         .arg(&config)
         .args(args)
@@ -576,6 +597,38 @@ fn credentials_come_from_the_docker_config() {
     let run = scan(&dir, &[("p", &image)], &[], Some(&docker));
     assert_eq!(run.server("p")["digest"], digest.as_str(), "{}", run.report);
     assert_eq!(run.registry_findings("p"), pairs(&[("MCP410", "info")]));
+
+    // A credential helper named by `credHelpers` is run for the registry.
+    let helpers = dir.join("bin");
+    std::fs::create_dir_all(&helpers).unwrap();
+    let helper = helpers.join("docker-credential-supplytest");
+    std::fs::write(
+        &helper,
+        format!("#!/bin/sh\nread server\n[ \"$server\" = \"{AUTH}\" ] || exit 1\necho '{{\"Username\":\"mcp\",\"Secret\":\"audit\"}}'\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        json!({"credHelpers": {AUTH: "supplytest"}}).to_string(),
+    )
+    .unwrap();
+    let (_, stdout, stderr) = run_scan_with_path(
+        &dir,
+        &[("p", &image)],
+        &[],
+        Some(&docker),
+        "json",
+        Some(&helpers),
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    let server = report["servers"]
+        .as_array()
+        .and_then(|s| s.first())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(server["digest"], digest.as_str(), "{stderr}\n{report}");
 }
 
 #[test]
