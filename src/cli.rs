@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan servers and report what is wrong with them.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List or explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -60,6 +60,57 @@ pub struct ScanArgs {
     /// Worker threads for the rule engine (default: one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub supply: SupplyArgs,
+}
+
+/// The registry stage: how images are resolved and whose signatures are trusted. Flags that
+/// name signers apply to every image; `mcp-audit.toml` can say more per server or image.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Supply chain")]
+pub struct SupplyArgs {
+    /// The platform whose manifest is picked from a multi-platform image, when the server's
+    /// `docker run --platform` names none.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// A registry (`HOST:PORT`) to speak plain HTTP to. Loopback registries always are, as
+    /// Docker does; any other registry is spoken to over HTTPS only. Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    pub insecure_registries: Vec<String>,
+
+    /// The repository where signatures are stored instead of each image's own (cosign's
+    /// `COSIGN_REPOSITORY`).
+    #[arg(long, value_name = "REPOSITORY", env = "COSIGN_REPOSITORY")]
+    pub signature_repository: Option<String>,
+
+    /// A PEM public key (ECDSA P-256/P-384, RSA, Ed25519) that signatures are verified with.
+    /// Every image must then be signed by it (or an accepted identity). Repeatable.
+    #[arg(long = "key", value_name = "FILE")]
+    pub keys: Vec<PathBuf>,
+
+    /// The exact certificate identity (email or URI) a keyless signature must carry.
+    #[arg(long, value_name = "IDENTITY")]
+    pub certificate_identity: Option<String>,
+
+    /// A regular expression the whole certificate identity of a keyless signature must match.
+    #[arg(long, value_name = "REGEX", conflicts_with = "certificate_identity")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// The OIDC issuer a keyless signature's certificate must name, such as
+    /// `https://token.actions.githubusercontent.com`.
+    #[arg(long, value_name = "URL")]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// A Sigstore `trusted_root.json` to verify keyless signatures against, offline. Default:
+    /// the Sigstore public-good root built into mcp-audit.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// The policy file, instead of an `mcp-audit.toml` found beside the configs.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,8 @@
 pub mod capture;
 pub mod config;
 pub mod finding;
+pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -5,7 +5,8 @@ mod cli;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{Cli, Command, RulesCommand, ScanArgs};
+use cli::{Cli, Command, RulesCommand, ScanArgs, SupplyArgs};
+use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
 use mcp_audit::rules::RuleSet;
 use mcp_audit::scan::{self, ScanInput};
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = RuleSet::load(&rules)?;
             let mut out = String::new();
@@ -94,6 +95,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         capture_server: args.server.clone(),
         rule_dirs: args.rules.clone(),
         offline: args.offline,
+        supply: supply_input(&args.supply),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
@@ -108,6 +110,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             names.len(),
             names.join(", ")
         );
+    }
+    if let Some(policy) = &outcome.policy {
+        eprintln!("mcp-audit: policy {policy}");
     }
     let report = ScanReport {
         servers: &outcome.servers,
@@ -128,6 +133,23 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn supply_input(args: &SupplyArgs) -> SupplyInput {
+    SupplyInput {
+        platform: Some(args.platform.clone()),
+        insecure_registries: args.insecure_registries.clone(),
+        signature_repository: args.signature_repository.clone(),
+        keys: args.keys.clone(),
+        certificate_identity: args.certificate_identity.clone(),
+        certificate_identity_regexp: args.certificate_identity_regexp.clone(),
+        certificate_oidc_issuer: args.certificate_oidc_issuer.clone(),
+        trusted_root: args.trusted_root.clone(),
+        policy: args.policy.clone(),
+        concurrency: None,
+        // A bar only for a person watching: not when piped, not in CI.
+        progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+    }
 }
 
 fn write_stdout(text: &str) -> Result<()> {

@@ -18,9 +18,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A scan of what the files show: these tests are about the config stage, so no registry is
+/// asked (the fixtures name Docker Hub images, which no test may reach).
 fn scan_in(dir: &Path, args: &[&str]) -> Run {
     let output = Command::new(BIN)
         .arg("scan")
+        .arg("--offline")
         .args(args)
         .args(["--format", "json"])
         .current_dir(dir)
@@ -245,7 +248,7 @@ fn every_format_fixture_is_read_and_is_clean() {
         ("mcp-registry", 3),
     ];
     for (format, servers) in formats {
-        let run = scan(&["--offline", &format!("fixtures/configs/{format}")]);
+        let run = scan(&[&format!("fixtures/configs/{format}")]);
         assert_eq!(run.code, 0, "{format}: {}", run.stderr);
         assert_eq!(
             run.report["servers"].as_array().map(Vec::len),
@@ -448,4 +451,35 @@ fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The README's table of supply-chain rules says what `rules/supply-chain.yaml` says.
+#[test]
+fn the_readme_lists_every_supply_chain_rule_with_its_severity() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Supply chain")
+        .nth(1)
+        .expect("a `## Supply chain` section")
+        .split("\n## ")
+        .next()
+        .unwrap_or("");
+    let rows: BTreeSet<(String, String)> = section
+        .lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<&str>>())
+        .filter(|cells| cells.len() > 2 && cells[1].starts_with("MCP4"))
+        .map(|cells| (cells[1].to_string(), cells[2].to_string()))
+        .collect();
+    let rules = mcp_audit::rules::RuleSet::load(&[]).unwrap();
+    let documented: BTreeSet<(String, String)> = mcp_audit::registry::RULE_IDS
+        .iter()
+        .map(|id| {
+            let rule = rules
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} is not a built-in rule"));
+            assert!(!rule.is_text_rule(), "{id} is raised by code");
+            (id.to_string(), rule.severity.as_str().to_string())
+        })
+        .collect();
+    assert_eq!(rows, documented);
 }

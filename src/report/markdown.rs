@@ -11,6 +11,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
     let mut out = String::from("# mcp-audit report\n\n");
     let _ = writeln!(out, "{}.\n", report.summary_line());
     write_summary_tables(&mut out, report);
+    write_images(&mut out, report);
     if report.findings.is_empty() {
         return out;
     }
@@ -63,6 +64,32 @@ fn write_summary_tables(out: &mut String, report: &ScanReport<'_>) {
             server.resources,
             server.resource_templates,
             if server.has_instructions { "yes" } else { "no" },
+        );
+    }
+    out.push('\n');
+}
+
+/// The images the registry stage resolved, with their digests and signatures.
+fn write_images(out: &mut String, report: &ScanReport<'_>) {
+    let servers = super::image_servers(report);
+    if servers.is_empty() {
+        return;
+    }
+    out.push_str(
+        "| Server | Image | Digest | Platform | Signature |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for server in servers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            escape(&server.name),
+            code(server.image.as_deref().unwrap_or_default()),
+            server
+                .digest
+                .as_deref()
+                .map_or_else(|| "not resolved".to_string(), code),
+            escape(server.platform.as_deref().unwrap_or("")),
+            escape(&super::describe_signature(server.signature.as_ref())),
         );
     }
     out.push('\n');

@@ -37,6 +37,18 @@ pub struct ServerSummary {
     /// Where a config declares the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<crate::finding::Location>,
+    /// The container image as the config writes it, when the registry stage looked at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The digest of the manifest that runs, checked by hashing what the registry served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The platform picked from an index (`linux/amd64`); absent for a single-platform image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Whether a cosign signature checked out, its kind, its signer, and why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::registry::SignatureOutcome>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules
@@ -123,6 +135,41 @@ impl<'a> ScanReport<'a> {
             .collect();
         format!("{scanned}: {}", counts.join(", "))
     }
+}
+
+/// The servers whose image the registry stage looked at, in report order.
+pub(crate) fn image_servers<'a>(report: &ScanReport<'a>) -> Vec<&'a ServerSummary> {
+    report
+        .servers
+        .iter()
+        .filter(|s| s.image.is_some())
+        .collect()
+}
+
+/// A signature outcome in words: `verified (key: cosign.pub)`, `not verified: no signature
+/// found`.
+pub(crate) fn describe_signature(signature: Option<&crate::registry::SignatureOutcome>) -> String {
+    let Some(signature) = signature else {
+        return "not checked".to_string();
+    };
+    let kind = signature.kind.map(|k| match k {
+        crate::registry::SignatureKind::Key => "key",
+        crate::registry::SignatureKind::Keyless => "keyless",
+    });
+    let mut text = if signature.verified {
+        "verified".to_string()
+    } else {
+        "not verified".to_string()
+    };
+    match (kind, &signature.signer) {
+        (Some(kind), Some(signer)) => text.push_str(&format!(" ({kind}: {signer})")),
+        (Some(kind), None) => text.push_str(&format!(" ({kind})")),
+        _ => {}
+    }
+    if let Some(error) = &signature.error {
+        text.push_str(&format!(": {error}"));
+    }
+    text
 }
 
 /// Severities in the order reports list them: the worst first.

@@ -84,11 +84,38 @@ fn sarif_log(report: &ScanReport<'_>, cwd: Option<&Path>) -> Sarif {
     if shown.len() < report.findings.len() {
         run.invocations = Some(vec![truncation_notice(report.findings.len())]);
     }
+    run.properties = image_properties(report);
     Sarif::builder()
         .schema(SCHEMA_URI)
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build()
+}
+
+/// The images the registry stage looked at, as the run's `mcpAudit/images` property: SARIF has
+/// no place of its own for what was scanned but found clean.
+fn image_properties(report: &ScanReport<'_>) -> Option<PropertyBag> {
+    let servers = super::image_servers(report);
+    if servers.is_empty() {
+        return None;
+    }
+    let images: Vec<serde_json::Value> = servers
+        .iter()
+        .map(|s| {
+            json!({
+                "server": s.name,
+                "image": s.image,
+                "digest": s.digest,
+                "platform": s.platform,
+                "signature": s.signature,
+            })
+        })
+        .collect();
+    let mut properties = PropertyBag::builder().build();
+    properties
+        .additional_properties
+        .insert("mcpAudit/images".to_string(), json!(images));
+    Some(properties)
 }
 
 /// Where people read about the tool: the crate's repository or homepage, when it declares one.

@@ -33,8 +33,36 @@ pub fn render(report: &ScanReport<'_>, color: bool) -> String {
         }
         out.push('\n');
     }
+    write_images(&mut out, report, paint);
     let _ = writeln!(out, "{}", report.summary_line());
     out
+}
+
+/// Each image the registry stage looked at: what it resolved to and whose signature it bears.
+fn write_images(out: &mut String, report: &ScanReport<'_>, paint: Paint) {
+    let servers = super::image_servers(report);
+    if servers.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", paint.style("Images", Style::new().bold()));
+    for server in servers {
+        let image = server.image.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}  {}",
+            make_visible(&server.name),
+            make_visible(image)
+        );
+        let digest = match (&server.digest, &server.platform) {
+            (Some(digest), Some(platform)) => format!("{digest} ({platform})"),
+            (Some(digest), None) => digest.clone(),
+            (None, _) => "not resolved".to_string(),
+        };
+        let _ = writeln!(out, "    digest:    {}", make_visible(&digest));
+        let signature = super::describe_signature(server.signature.as_ref());
+        let _ = writeln!(out, "    signature: {}", make_visible(&signature));
+    }
+    out.push('\n');
 }
 
 /// Three lines at most: what, where, and the evidence.
