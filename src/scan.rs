@@ -1,6 +1,7 @@
 //! The `scan` pipeline: configs and saved captures in, servers and findings out. It wires the
-//! stages in order (config lint, then the rule engine on what each server offers) and owns no
-//! stage's logic; reading flags and printing belong to the binary.
+//! stages in order (config lint, the rule engine on what each server offers, the shadowing audit
+//! of all captures as one session) and owns no stage's logic; reading flags and printing belong
+//! to the binary.
 
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
@@ -8,6 +9,7 @@ use crate::finding::{Finding, sort_findings};
 use crate::report::ServerSummary;
 use crate::rules::engine::Engine;
 use crate::rules::matcher::MatcherError;
+use crate::rules::shadowing;
 use crate::rules::{RuleError, RuleSet};
 use std::path::PathBuf;
 
@@ -64,6 +66,8 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         .collect::<Result<_, _>>()?;
 
     let mut findings = engine.scan(&captures);
+    // The `--tools` files of one run are one session: the agent would load them together.
+    findings.extend(shadowing::audit_session(&captures, &rules));
     findings.extend(config::lint::lint_configs(&configs, &rules));
     sort_findings(&mut findings);
 

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod engine;
 pub mod matcher;
 pub mod normalize;
+pub mod shadowing;
 pub mod text;
 
 use crate::finding::{Category, Confidence, Severity};
@@ -20,6 +21,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../rules/poisoning.yaml"),
     ),
     ("rules/config.yaml", include_str!("../../rules/config.yaml")),
+    (
+        "rules/shadowing.yaml",
+        include_str!("../../rules/shadowing.yaml"),
+    ),
 ];
 
 /// One rule file: a list of rules.
