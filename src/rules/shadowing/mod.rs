@@ -13,12 +13,12 @@ use crate::finding::{Finding, FindingSpec, Location, Severity, sort_findings};
 use crate::rules::RuleSet;
 use crate::rules::normalize::normalize;
 use inventory::Inventory;
-use inventory::SessionTool;
 use names::{NameRelation, related_names};
 use orders::{Target, find_orders};
+use rayon::prelude::*;
 use regex::Regex;
 use similarity::{DescriptionIndex, Likeness, MATCHING_COSINE};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 pub const TOOL_NAME_CLASH: &str = "MCP201";
@@ -153,7 +153,10 @@ impl Audit<'_> {
         let mut clashes: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
         for (&(a, b), relation) in related {
             let suspect = &tools[a];
-            let matching = index.matching(a, b);
+            let matching = match relation {
+                NameRelation::Same => None,
+                _ => index.matching(a, b),
+            };
             let also = matching.map_or(String::new(), |l| {
                 format!("; the descriptions match too ({})", likeness_text(l))
             });
@@ -284,26 +287,67 @@ impl Audit<'_> {
         promotions: &[Option<String>],
     ) {
         let tools = &self.inventory.tools;
-        for (a, phrase) in promotions.iter().enumerate() {
-            let Some(phrase) = phrase else { continue };
-            let best = (0..tools.len())
-                .filter(|&b| tools[b].server != tools[a].server)
-                .filter_map(|b| {
-                    let named = related.contains_key(&(a, b));
-                    // A short description is found inside a long one by chance; containment
-                    // counts only between tools whose names share a word.
-                    let likeness = index.matching(a, b).filter(|l| {
-                        l.cosine >= MATCHING_COSINE || share_a_name_word(&tools[a], &tools[b])
+        let mut by_word: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (index, tool) in tools.iter().enumerate() {
+            for word in &tool.words {
+                if is_telling_name_word(word) {
+                    by_word.entry(word.as_str()).or_default().push(index);
+                }
+            }
+        }
+        let best: Vec<(usize, &String, Option<Candidate>)> = promotions
+            .par_iter()
+            .enumerate()
+            .filter_map(|(a, phrase)| phrase.as_ref().map(|p| (a, p)))
+            .map(|(a, phrase)| {
+                // Candidates: imitated names, similar descriptions, and names sharing a word
+                // (a short description is found inside a long one by chance, so containment
+                // counts only between tools whose names share a word).
+                let mut candidates: BTreeSet<usize> = related
+                    .range((a, 0)..(a + 1, 0))
+                    .map(|(&(_, b), _)| b)
+                    .collect();
+                candidates.extend(index.neighbours(a, MATCHING_COSINE));
+                let sharing: BTreeSet<usize> = tools[a]
+                    .words
+                    .iter()
+                    .filter_map(|w| by_word.get(w.as_str()))
+                    .flatten()
+                    .copied()
+                    .collect();
+                candidates.extend(&sharing);
+                let best = candidates
+                    .into_iter()
+                    .filter(|&b| tools[b].server != tools[a].server)
+                    .filter_map(|b| {
+                        let named = related.contains_key(&(a, b));
+                        let likeness = index
+                            .matching(a, b)
+                            .filter(|l| l.cosine >= MATCHING_COSINE || sharing.contains(&b));
+                        let score = likeness.map_or(0.0, |l| l.cosine.max(l.containment));
+                        (named || likeness.is_some()).then_some(Candidate {
+                            other: b,
+                            likeness,
+                            score,
+                            named,
+                        })
+                    })
+                    .max_by(|x, y| {
+                        (x.named, x.score)
+                            .partial_cmp(&(y.named, y.score))
+                            .unwrap_or(std::cmp::Ordering::Equal)
                     });
-                    let score = likeness.map_or(0.0, |l| l.cosine.max(l.containment));
-                    (named || likeness.is_some()).then_some((b, likeness, score, named))
-                })
-                .max_by(|x, y| {
-                    (x.3, x.2)
-                        .partial_cmp(&(y.3, y.2))
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                });
-            let Some((b, likeness, _, named)) = best else {
+                (a, phrase, best)
+            })
+            .collect();
+        for (a, phrase, best) in best {
+            let Some(Candidate {
+                other: b,
+                likeness,
+                named,
+                ..
+            }) = best
+            else {
                 continue;
             };
             let how = match (named, likeness) {
@@ -378,11 +422,17 @@ const GENERIC_NAME_WORDS: &[&str] = &[
     "run", "make", "info", "data", "tool",
 ];
 
-/// Whether two names share a word of at least 3 letters that is not a generic verb.
-fn share_a_name_word(a: &SessionTool<'_>, b: &SessionTool<'_>) -> bool {
-    a.words.iter().any(|w| {
-        w.chars().count() >= 3 && !GENERIC_NAME_WORDS.contains(&w.as_str()) && b.words.contains(w)
-    })
+/// Whether a name word (of at least 3 letters, not a generic verb) tells what a tool does.
+fn is_telling_name_word(word: &str) -> bool {
+    word.chars().count() >= 3 && !GENERIC_NAME_WORDS.contains(&word)
+}
+
+/// Another server's tool a promoting tool may be copying.
+struct Candidate {
+    other: usize,
+    likeness: Option<Likeness>,
+    score: f32,
+    named: bool,
 }
 
 fn likeness_text(likeness: Likeness) -> String {

@@ -168,6 +168,24 @@ impl DescriptionIndex {
             .then_some(likeness)
     }
 
+    /// Descriptions whose cosine with `doc` is at least `threshold`, `doc` excepted, summed
+    /// along the inverted index.
+    pub fn neighbours(&self, doc: usize, threshold: f32) -> Vec<usize> {
+        let mut sums: HashMap<u32, f32> = HashMap::new();
+        for &(id, weight) in &self.docs[doc].features {
+            for &(other, w) in &self.postings[id as usize] {
+                *sums.entry(other).or_insert(0.0) += weight * w;
+            }
+        }
+        let mut found: Vec<usize> = sums
+            .into_iter()
+            .filter(|&(other, sum)| other as usize != doc && sum >= threshold)
+            .map(|(other, _)| other as usize)
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
     /// Every pair of descriptions of different groups (servers) with at least
     /// `MIN_DUPLICATE_WORDS` content words each and a cosine of at least `DUPLICATE_COSINE`,
     /// as `(a, b, cosine)` with `a < b`.
@@ -301,6 +319,7 @@ mod tests {
         let pairs = index.near_duplicates(&[0, 1, 2, 3]);
         assert_eq!(pairs.len(), 1, "{pairs:?}");
         assert_eq!((pairs[0].0, pairs[0].1), (0, 1));
+        assert_eq!(index.neighbours(0, DUPLICATE_COSINE), [1]);
         assert!(index.likeness(2, 3).cosine < DUPLICATE_COSINE);
     }
 
