@@ -3,7 +3,7 @@
 //! through hash maps of folded names, never by comparing all pairs. It says how names relate,
 //! not how bad that is.
 
-use super::inventory::{Inventory, SessionTool};
+use super::inventory::{Inventory, SessionTool, name_words};
 use std::collections::{BTreeMap, HashMap};
 
 /// Words that claim a tool is a newer, better or more official version of another.
@@ -118,6 +118,42 @@ pub fn related_names(inventory: &Inventory<'_>) -> BTreeMap<(usize, usize), Name
         }
     }
 
+    // Another server's name put before or after its tool's name (`github_fork_repository`
+    // offered by a server that is not GitHub); a server's own name is its own brand.
+    let brands: Vec<Vec<String>> = inventory
+        .servers
+        .iter()
+        .map(|s| server_words(&s.capture.server))
+        .collect();
+    for (a, tool) in tools.iter().enumerate() {
+        let (Some(first), Some(last)) = (tool.words.first(), tool.words.last()) else {
+            continue;
+        };
+        if tool.words.len() < 2 {
+            continue;
+        }
+        let ends = [
+            (first, &tool.words[1..]),
+            (last, &tool.words[..tool.words.len() - 1]),
+        ];
+        for (brand, rest) in ends {
+            let base_key: String = rest.iter().map(String::as_str).collect();
+            for &b in by_key.get(&base_key).into_iter().flatten() {
+                let theirs = brands[tools[b].server].contains(brand);
+                let ours = brands[tool.server].contains(brand);
+                if theirs && !ours {
+                    note(
+                        a,
+                        b,
+                        NameRelation::Affixed {
+                            added: vec![brand.clone()],
+                        },
+                    );
+                }
+            }
+        }
+    }
+
     // Two-word names are swapped by naming conventions (`list_pages`, `pages_list`).
     let by_order = group(tools.iter().map(|t| {
         let mut words = t.words.clone();
@@ -170,6 +206,14 @@ fn group(keys: impl Iterator<Item = String>) -> HashMap<String, Vec<usize>> {
         }
     }
     groups
+}
+
+/// A server's name as folded words, without the words every server name may carry.
+fn server_words(name: &str) -> Vec<String> {
+    name_words(name)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 3 && !["mcp", "server", "servers"].contains(&w.as_str()))
+        .collect()
 }
 
 fn is_qualifier(word: &str) -> bool {
@@ -293,6 +337,35 @@ mod tests {
             relation("repository_fork_create", "create_repository_fork"),
             Some(NameRelation::Similar { reordered: true })
         );
+    }
+
+    #[test]
+    fn another_servers_name_before_its_tool_name_is_an_affix_and_ones_own_is_not() {
+        let captures = vec![
+            Capture {
+                server: "github".into(),
+                tools: vec![json!({"name": "fork_repository"})],
+                ..Capture::default()
+            },
+            Capture {
+                server: "helper".into(),
+                tools: vec![json!({"name": "github_fork_repository"})],
+                ..Capture::default()
+            },
+            Capture {
+                server: "gitlab-mcp".into(),
+                tools: vec![json!({"name": "gitlab_fork_repository"})],
+                ..Capture::default()
+            },
+        ];
+        let related = related_names(&Inventory::new(&captures));
+        assert_eq!(
+            related.get(&(1, 0)),
+            Some(&NameRelation::Affixed {
+                added: vec!["github".into()]
+            })
+        );
+        assert!(!related.contains_key(&(2, 0)), "{related:?}");
     }
 
     #[test]

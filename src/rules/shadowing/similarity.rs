@@ -19,6 +19,11 @@ pub const DUPLICATE_COSINE: f32 = 0.80;
 /// Fewest distinct content words each of two near copies needs: short descriptions ("Navigate
 /// to a URL") are shared by honest servers that do the same job.
 pub const MIN_DUPLICATE_WORDS: usize = 8;
+/// Cosine at or above which two descriptions are the same text, near enough.
+pub const COPY_COSINE: f32 = 0.95;
+/// Fewest distinct content words each of two same texts needs: the closer the copy, the
+/// shorter the text that is no longer a chance match.
+pub const MIN_COPY_WORDS: usize = 5;
 
 /// Words that carry no meaning of their own in a tool description.
 const STOP_WORDS: &[&str] = &[
@@ -186,9 +191,9 @@ impl DescriptionIndex {
         found
     }
 
-    /// Every pair of descriptions of different groups (servers) with at least
-    /// `MIN_DUPLICATE_WORDS` content words each and a cosine of at least `DUPLICATE_COSINE`,
-    /// as `(a, b, cosine)` with `a < b`.
+    /// Every pair of descriptions of different groups (servers) that are near copies: a cosine
+    /// of at least `DUPLICATE_COSINE` with `MIN_DUPLICATE_WORDS` content words each, or of at
+    /// least `COPY_COSINE` with `MIN_COPY_WORDS`; as `(a, b, cosine)` with `a < b`.
     ///
     /// Dot products are summed along the inverted index. Features held by very many documents
     /// (the commonest words) would make that quadratic, so they are left out of the sums; the
@@ -200,8 +205,12 @@ impl DescriptionIndex {
         let common_df = (n / 100).max(50);
         let common: Vec<bool> = self.postings.iter().map(|p| p.len() > common_df).collect();
         let eligible: Vec<bool> = (0..n)
-            .map(|d| self.word_count(d) >= MIN_DUPLICATE_WORDS)
+            .map(|d| self.word_count(d) >= MIN_COPY_WORDS)
             .collect();
+        let near_copy = |a: usize, b: usize, cosine: f32| {
+            let words = self.word_count(a).min(self.word_count(b));
+            cosine >= COPY_COSINE || (cosine >= DUPLICATE_COSINE && words >= MIN_DUPLICATE_WORDS)
+        };
         let dropped: Vec<f32> = self
             .docs
             .iter()
@@ -241,7 +250,7 @@ impl DescriptionIndex {
                         sums[b] = 0.0;
                         if bound >= DUPLICATE_COSINE {
                             let cosine = self.likeness(a, b).cosine;
-                            if cosine >= DUPLICATE_COSINE {
+                            if near_copy(a, b, cosine) {
                                 found.push((a, b, cosine));
                             }
                         }
@@ -260,7 +269,7 @@ impl DescriptionIndex {
             for &b in &heavy[i + 1..] {
                 if group[a] != group[b] && !pairs.iter().any(|p| (p.0, p.1) == (a, b)) {
                     let cosine = self.likeness(a, b).cosine;
-                    if cosine >= DUPLICATE_COSINE {
+                    if near_copy(a, b, cosine) {
                         pairs.push((a, b, cosine));
                     }
                 }
@@ -321,6 +330,24 @@ mod tests {
         assert_eq!((pairs[0].0, pairs[0].1), (0, 1));
         assert_eq!(index.neighbours(0, DUPLICATE_COSINE), [1]);
         assert!(index.likeness(2, 3).cosine < DUPLICATE_COSINE);
+    }
+
+    #[test]
+    fn a_short_text_counts_only_as_an_exact_copy() {
+        let index = DescriptionIndex::new(&[
+            "A tool to execute the Google search and return the top results.",
+            "A tool to execute the Google search and return the top results.",
+            "Take a screenshot of the current page or a specific element",
+            "Take a screenshot of the page or element.",
+            "Navigate to a URL",
+            "Navigate to a URL",
+        ]);
+        let pairs: Vec<(usize, usize)> = index
+            .near_duplicates(&[0, 1, 2, 3, 4, 5])
+            .into_iter()
+            .map(|(a, b, _)| (a, b))
+            .collect();
+        assert_eq!(pairs, [(0, 1)]);
     }
 
     #[test]
