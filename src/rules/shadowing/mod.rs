@@ -53,7 +53,7 @@ static PROMOTION: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(pinnacle|unmatched|unrivall?ed|cutting[- ]edge|enterprise[- ]grade|industry[- ]standard|award[- ]winning|world'?s best|highest quality|best and most)\b",
         r"|\btrusted by\b|\bused by \d",
     ))
-    .unwrap_or_else(|e| unreachable!("a fixed regex compiles: {e}"))
+    .expect("a constant pattern")
 });
 
 /// Audit one session: every finding that only the servers seen together show, in report order.
@@ -130,6 +130,32 @@ impl Audit<'_> {
         .evidence(&raised.evidence)
         .location(Some(Location::file(capture.source.to_string_lossy())));
         self.findings.push(finding);
+    }
+
+    /// Raise `id` on the name of tool `tool`.
+    fn raise_on_name(&mut self, id: &str, escalate: bool, tool: usize, message: String) {
+        let tool = &self.inventory.tools[tool];
+        let raised = Raised {
+            server: tool.server,
+            tool: Some(tool.name.to_string()),
+            field: "name".to_string(),
+            message,
+            evidence: tool.name.to_string(),
+        };
+        self.raise(id, escalate, raised);
+    }
+
+    /// Raise `id` on the description of tool `tool`.
+    fn raise_on_description(&mut self, id: &str, tool: usize, message: String) {
+        let tool = &self.inventory.tools[tool];
+        let raised = Raised {
+            server: tool.server,
+            tool: Some(tool.name.to_string()),
+            field: "description".to_string(),
+            message,
+            evidence: tool.description.to_string(),
+        };
+        self.raise(id, false, raised);
     }
 
     /// `tool` of server `server`, for messages.
@@ -210,17 +236,7 @@ impl Audit<'_> {
                 }
             };
             let message = format!("Tool `{}` {what}{also}", suspect.name);
-            self.raise(
-                id,
-                escalate,
-                Raised {
-                    server: suspect.server,
-                    tool: Some(suspect.name.to_string()),
-                    field: "name".to_string(),
-                    message,
-                    evidence: suspect.name.to_string(),
-                },
-            );
+            self.raise_on_name(id, escalate, a, message);
         }
         for (a, servers) in clashes {
             let tool = &tools[a];
@@ -237,17 +253,7 @@ impl Audit<'_> {
                 tool.name,
                 listed.join(", ")
             );
-            self.raise(
-                TOOL_NAME_CLASH,
-                false,
-                Raised {
-                    server: tool.server,
-                    tool: Some(tool.name.to_string()),
-                    field: "name".to_string(),
-                    message,
-                    evidence: tool.name.to_string(),
-                },
-            );
+            self.raise_on_name(TOOL_NAME_CLASH, false, a, message);
         }
     }
 
@@ -363,14 +369,7 @@ impl Audit<'_> {
                 tools[a].name,
                 self.describe(b)
             );
-            let raised = Raised {
-                server: tools[a].server,
-                tool: Some(tools[a].name.to_string()),
-                field: "description".to_string(),
-                message,
-                evidence: tools[a].description.to_string(),
-            };
-            self.raise(PROMOTED_DUPLICATE, false, raised);
+            self.raise_on_description(PROMOTED_DUPLICATE, a, message);
         }
     }
 
@@ -397,14 +396,7 @@ impl Audit<'_> {
                     tools[suspect].name,
                     self.describe(other)
                 );
-                let raised = Raised {
-                    server: tools[suspect].server,
-                    tool: Some(tools[suspect].name.to_string()),
-                    field: "description".to_string(),
-                    message,
-                    evidence: tools[suspect].description.to_string(),
-                };
-                self.raise(DUPLICATE_DESCRIPTION, false, raised);
+                self.raise_on_description(DUPLICATE_DESCRIPTION, suspect, message);
             }
         }
     }

@@ -6,7 +6,7 @@
 use super::inventory::{Inventory, fold_text};
 use crate::rules::FieldKind;
 use crate::rules::normalize::normalize_mapped;
-use crate::rules::text::{Text, item_texts};
+use crate::rules::text::{Text, capture_texts};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
@@ -17,7 +17,7 @@ static ORDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"\b(when|whenever|before|after|instead of|rather than|in place of|prior to|always|never|must|should|first|replace[sd]?|redirect\w*|overrid\w*|do not|don't|make sure|ensure|has been|have been|is now|now|deprecated|automatically)\b",
     )
-    .unwrap_or_else(|e| unreachable!("a fixed regex compiles: {e}"))
+    .expect("a constant pattern")
 });
 
 /// Names shorter than this are ordinary words in any sentence.
@@ -162,21 +162,11 @@ pub fn find_orders(inventory: &Inventory<'_>) -> Vec<Order> {
     orders
 }
 
-/// The prose a server shows about its tools: descriptions, titles, schema texts, instructions.
+/// The prose a server shows the agent: descriptions, titles, schema and annotation texts of
+/// its tools, prompts and resources, and its instructions.
 fn server_texts(capture: &crate::capture::Capture) -> Vec<Text> {
-    let mut texts = Vec::new();
-    for tool in &capture.tools {
-        item_texts(tool, "", &mut texts);
-    }
-    texts.retain(|t| matches!(t.kind, FieldKind::Description | FieldKind::Schema));
-    if let Some(instructions) = &capture.instructions {
-        texts.push(Text {
-            item: None,
-            field: "instructions".to_string(),
-            kind: FieldKind::Instructions,
-            value: instructions.clone(),
-        });
-    }
+    let mut texts = capture_texts(capture);
+    texts.retain(|t| !matches!(t.kind, FieldKind::Name | FieldKind::Parameter));
     texts
 }
 
