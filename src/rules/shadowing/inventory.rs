@@ -6,6 +6,7 @@ use crate::capture::{Capture, item_name};
 use crate::rules::FieldKind;
 use crate::rules::normalize::identifier_words;
 use crate::rules::text::item_texts;
+use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::HashSet;
 use unicode_security::skeleton;
@@ -60,8 +61,8 @@ impl<'a> Inventory<'a> {
                         .get("description")
                         .and_then(Value::as_str)
                         .unwrap_or(""),
-                    key: fold_name(name),
-                    words: name_words(name),
+                    key: String::new(),
+                    words: Vec::new(),
                 });
             }
             for definition in &capture.tools {
@@ -76,6 +77,11 @@ impl<'a> Inventory<'a> {
             }
             servers.push(SessionServer { capture, own_names });
         }
+        // Skeletons take most of the time; each name's is its own.
+        tools.par_iter_mut().for_each(|tool| {
+            tool.key = fold_name(tool.name);
+            tool.words = name_words(tool.name);
+        });
         Inventory { servers, tools }
     }
 

@@ -12,13 +12,13 @@ use crate::capture::Capture;
 use crate::finding::{Finding, FindingSpec, Location, Severity, sort_findings};
 use crate::rules::RuleSet;
 use crate::rules::normalize::normalize;
-use inventory::Inventory;
+use inventory::{Inventory, SessionTool};
 use names::{NameRelation, related_names};
 use orders::{Target, find_orders};
 use rayon::prelude::*;
 use regex::Regex;
 use similarity::{DescriptionIndex, Likeness, MATCHING_COSINE};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 pub const TOOL_NAME_CLASH: &str = "MCP201";
@@ -293,43 +293,29 @@ impl Audit<'_> {
         promotions: &[Option<String>],
     ) {
         let tools = &self.inventory.tools;
-        let mut by_word: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (index, tool) in tools.iter().enumerate() {
-            for word in &tool.words {
-                if is_telling_name_word(word) {
-                    by_word.entry(word.as_str()).or_default().push(index);
-                }
-            }
-        }
         let best: Vec<(usize, &String, Option<Candidate>)> = promotions
             .par_iter()
             .enumerate()
             .filter_map(|(a, phrase)| phrase.as_ref().map(|p| (a, p)))
             .map(|(a, phrase)| {
-                // Candidates: imitated names, similar descriptions, and names sharing a word
-                // (a short description is found inside a long one by chance, so containment
-                // counts only between tools whose names share a word).
-                let mut candidates: BTreeSet<usize> = related
+                // Candidates: imitated names and matching descriptions. A short description is
+                // found inside a long one by chance, so containment counts only between tools
+                // whose names share a word.
+                let mut candidates: BTreeMap<usize, Option<Likeness>> = related
                     .range((a, 0)..(a + 1, 0))
-                    .map(|(&(_, b), _)| b)
+                    .map(|(&(_, b), _)| (b, None))
                     .collect();
-                candidates.extend(index.neighbours(a, MATCHING_COSINE));
-                let sharing: BTreeSet<usize> = tools[a]
-                    .words
-                    .iter()
-                    .filter_map(|w| by_word.get(w.as_str()))
-                    .flatten()
-                    .copied()
-                    .collect();
-                candidates.extend(&sharing);
+                for (b, likeness) in index.matches_of(a) {
+                    candidates.insert(b, Some(likeness));
+                }
                 let best = candidates
                     .into_iter()
-                    .filter(|&b| tools[b].server != tools[a].server)
-                    .filter_map(|b| {
+                    .filter(|&(b, _)| tools[b].server != tools[a].server)
+                    .filter_map(|(b, likeness)| {
                         let named = related.contains_key(&(a, b));
-                        let likeness = index
-                            .matching(a, b)
-                            .filter(|l| l.cosine >= MATCHING_COSINE || sharing.contains(&b));
+                        let likeness = likeness.or_else(|| index.matching(a, b)).filter(|l| {
+                            l.cosine >= MATCHING_COSINE || share_a_name_word(&tools[a], &tools[b])
+                        });
                         let score = likeness.map_or(0.0, |l| l.cosine.max(l.containment));
                         (named || likeness.is_some()).then_some(Candidate {
                             other: b,
@@ -414,9 +400,11 @@ const GENERIC_NAME_WORDS: &[&str] = &[
     "run", "make", "info", "data", "tool",
 ];
 
-/// Whether a name word (of at least 3 letters, not a generic verb) tells what a tool does.
-fn is_telling_name_word(word: &str) -> bool {
-    word.chars().count() >= 3 && !GENERIC_NAME_WORDS.contains(&word)
+/// Whether two names share a word of at least 3 letters that is not a generic verb.
+fn share_a_name_word(a: &SessionTool<'_>, b: &SessionTool<'_>) -> bool {
+    a.words.iter().any(|w| {
+        w.chars().count() >= 3 && !GENERIC_NAME_WORDS.contains(&w.as_str()) && b.words.contains(w)
+    })
 }
 
 /// Another server's tool a promoting tool may be copying.

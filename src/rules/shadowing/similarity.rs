@@ -5,7 +5,7 @@
 
 use crate::rules::normalize::normalize;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Cosine at or above which two descriptions "match" for name rules and promoted copies.
 pub const MATCHING_COSINE: f32 = 0.50;
@@ -69,21 +69,29 @@ pub struct DescriptionIndex {
 impl DescriptionIndex {
     pub fn new(texts: &[&str]) -> Self {
         let normalized: Vec<String> = texts.par_iter().map(|t| normalize(t)).collect();
+        // Features are cut in parallel, then numbered in one pass.
+        let features: Vec<Vec<(String, bool)>> = normalized
+            .par_iter()
+            .map(|text| {
+                let words = content_words(text);
+                let pairs = words
+                    .windows(2)
+                    .map(|p| (format!("{} {}", p[0], p[1]), false));
+                words
+                    .iter()
+                    .map(|w| ((*w).to_string(), true))
+                    .chain(pairs)
+                    .collect()
+            })
+            .collect();
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut counts: Vec<Vec<(u32, u32, bool)>> = Vec::with_capacity(texts.len());
-        for text in &normalized {
-            let words = content_words(text);
+        for doc in features {
             let mut tf: HashMap<u32, (u32, bool)> = HashMap::new();
-            let mut intern = |feature: String, word: bool| {
+            for (feature, word) in doc {
                 let next = ids.len() as u32;
                 let id = *ids.entry(feature).or_insert(next);
                 tf.entry(id).or_insert((0, word)).0 += 1;
-            };
-            for word in &words {
-                intern((*word).to_string(), true);
-            }
-            for pair in words.windows(2) {
-                intern(format!("{} {}", pair[0], pair[1]), false);
             }
             counts.push(tf.into_iter().map(|(id, (n, w))| (id, n, w)).collect());
         }
@@ -173,21 +181,51 @@ impl DescriptionIndex {
             .then_some(likeness)
     }
 
-    /// Descriptions whose cosine with `doc` is at least `threshold`, `doc` excepted, summed
-    /// along the inverted index.
-    pub fn neighbours(&self, doc: usize, threshold: f32) -> Vec<usize> {
-        let mut sums: HashMap<u32, f32> = HashMap::new();
-        for &(id, weight) in &self.docs[doc].features {
+    /// Every description that matches `doc` (as `matching` says), `doc` excepted. Cosines are
+    /// summed along the feature index and shared word weights along the word index, so only
+    /// descriptions sharing a word with `doc` are ever looked at.
+    pub fn matches_of(&self, doc: usize) -> Vec<(usize, Likeness)> {
+        let this = &self.docs[doc];
+        if this.words.is_empty() {
+            return Vec::new();
+        }
+        let mut sums: HashMap<u32, (f32, f32)> = HashMap::new();
+        for &(id, weight) in &this.features {
             for &(other, w) in &self.postings[id as usize] {
-                *sums.entry(other).or_insert(0.0) += weight * w;
+                sums.entry(other).or_default().0 += weight * w;
             }
         }
-        let mut found: Vec<usize> = sums
+        for &(id, idf) in &this.words {
+            for &(other, _) in &self.postings[id as usize] {
+                sums.entry(other).or_default().1 += idf;
+            }
+        }
+        let mut found: Vec<(usize, Likeness)> = sums
             .into_iter()
-            .filter(|&(other, sum)| other as usize != doc && sum >= threshold)
-            .map(|(other, _)| other as usize)
+            .filter(|&(other, _)| other as usize != doc)
+            .filter_map(|(other, (cosine, shared))| {
+                let that = &self.docs[other as usize];
+                // Word weights are IDFs, the same in both, so the shared weight is symmetric.
+                let inner = if this.words.len() <= that.words.len() {
+                    this
+                } else {
+                    that
+                };
+                let containment =
+                    if inner.words.len() >= MIN_CONTAINED_WORDS && inner.words_weight > 0.0 {
+                        shared / inner.words_weight
+                    } else {
+                        0.0
+                    };
+                let likeness = Likeness {
+                    cosine,
+                    containment,
+                };
+                (cosine >= MATCHING_COSINE || containment >= CONTAINED_SHARE)
+                    .then_some((other as usize, likeness))
+            })
             .collect();
-        found.sort_unstable();
+        found.sort_by_key(|(other, _)| *other);
         found
     }
 
@@ -265,9 +303,10 @@ impl DescriptionIndex {
         let heavy: Vec<usize> = (0..n)
             .filter(|&d| eligible[d] && dropped[d] >= DUPLICATE_COSINE)
             .collect();
+        let known: HashSet<(usize, usize)> = pairs.iter().map(|p| (p.0, p.1)).collect();
         for (i, &a) in heavy.iter().enumerate() {
             for &b in &heavy[i + 1..] {
-                if group[a] != group[b] && !pairs.iter().any(|p| (p.0, p.1) == (a, b)) {
+                if group[a] != group[b] && !known.contains(&(a, b)) {
                     let cosine = self.likeness(a, b).cosine;
                     if near_copy(a, b, cosine) {
                         pairs.push((a, b, cosine));
@@ -328,7 +367,8 @@ mod tests {
         let pairs = index.near_duplicates(&[0, 1, 2, 3]);
         assert_eq!(pairs.len(), 1, "{pairs:?}");
         assert_eq!((pairs[0].0, pairs[0].1), (0, 1));
-        assert_eq!(index.neighbours(0, DUPLICATE_COSINE), [1]);
+        let matches: Vec<usize> = index.matches_of(0).into_iter().map(|m| m.0).collect();
+        assert_eq!(matches, [1]);
         assert!(index.likeness(2, 3).cosine < DUPLICATE_COSINE);
     }
 
@@ -379,6 +419,11 @@ mod tests {
         ]);
         let likeness = index.matching(0, 1).expect("contained");
         assert!(likeness.containment >= CONTAINED_SHARE);
+        let found = index.matches_of(0);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, 1);
+        assert!((found[0].1.containment - likeness.containment).abs() < 1e-4);
+        assert!((found[0].1.cosine - likeness.cosine).abs() < 1e-4);
         // Two content words are too few to say anything.
         assert_eq!(index.likeness(2, 3).containment, 0.0);
         assert!(index.matching(4, 4).is_none());
