@@ -1,7 +1,7 @@
 //! The `scan` pipeline: configs and saved captures in, servers and findings out. It wires the
-//! stages in order (config lint, the registry stage for container images unless offline, then
-//! the rule engine on what each server offers) and owns no stage's logic; reading flags and
-//! printing belong to the binary.
+//! stages in order (config lint, the registry stage for container images unless offline, the
+//! rule engine on what each server offers, the shadowing audit of all captures as one session)
+//! and owns no stage's logic; reading flags and printing belong to the binary.
 
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
@@ -10,6 +10,7 @@ use crate::registry::{self, ImageAudit, SupplyError, SupplyInput};
 use crate::report::ServerSummary;
 use crate::rules::engine::Engine;
 use crate::rules::matcher::MatcherError;
+use crate::rules::shadowing;
 use crate::rules::{RuleError, RuleSet};
 use std::path::PathBuf;
 
@@ -75,6 +76,8 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         .collect::<Result<_, _>>()?;
 
     let mut findings = engine.scan(&captures);
+    // The `--tools` files of one run are one session: the agent would load them together.
+    findings.extend(shadowing::audit_session(&captures, &rules));
     findings.extend(config::lint::lint_configs(&configs, &rules));
 
     let (images, policy) = if input.offline {

@@ -3,6 +3,9 @@
 //! finding of severity medium or above names it, as the project is scored. The corpus lives
 //! beside the repository (`../shared/corpus`) or where `MCP_AUDIT_CORPUS` points.
 
+mod evaluation;
+
+use evaluation::records;
 use mcp_audit::capture::Capture;
 use mcp_audit::finding::Severity;
 use mcp_audit::rules::RuleSet;
@@ -12,26 +15,6 @@ use std::path::PathBuf;
 
 /// Techniques that need a second server to see; the shadowing rules' job, not counted here.
 const CROSS_SERVER: &[&str] = &["name-collision", "function-overlapping"];
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("MCP_AUDIT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
-}
-
-fn records(name: &str) -> Vec<Value> {
-    let path = corpus_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the corpus file {} ({e}); set MCP_AUDIT_CORPUS to the corpus directory",
-            path.display()
-        )
-    });
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("corpus lines are JSON"))
-        .collect()
-}
 
 fn flagged(engine: &Engine, record: &Value) -> bool {
     let capture = Capture {

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod engine;
 pub mod matcher;
 pub mod normalize;
+pub mod shadowing;
 pub mod text;
 
 use crate::finding::{Category, Confidence, Severity};
@@ -23,6 +24,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     (
         "rules/supply-chain.yaml",
         include_str!("../../rules/supply-chain.yaml"),
+    ),
+    (
+        "rules/shadowing.yaml",
+        include_str!("../../rules/shadowing.yaml"),
     ),
 ];
 
