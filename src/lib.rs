@@ -6,4 +6,5 @@ pub mod config;
 pub mod finding;
 pub mod report;
 pub mod rules;
+pub mod sandbox;
 pub mod scan;

@@ -1,6 +1,6 @@
 //! The `scan` pipeline: configs and saved captures in, servers and findings out. It wires the
-//! stages in order (config lint, then the rule engine on what each server offers) and owns no
-//! stage's logic; reading flags and printing belong to the binary.
+//! stages in order (config lint, capture of container servers, then the rule engine on what each
+//! server offers) and owns no stage's logic; reading flags and printing belong to the binary.
 
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
@@ -9,6 +9,7 @@ use crate::report::ServerSummary;
 use crate::rules::engine::Engine;
 use crate::rules::matcher::MatcherError;
 use crate::rules::{RuleError, RuleSet};
+use crate::sandbox::{self, CaptureOptions, SandboxError};
 use std::path::PathBuf;
 
 /// What one `scan` examines.
@@ -24,6 +25,8 @@ pub struct ScanInput {
     pub rule_dirs: Vec<PathBuf>,
     /// Touch no registry and no container: only what the files show.
     pub offline: bool,
+    /// How container servers are captured when not offline.
+    pub capture: CaptureOptions,
 }
 
 /// What a scan found, ready for a report.
@@ -47,6 +50,8 @@ pub enum ScanError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
 }
 
 /// Run every stage. Call it inside a rayon pool to bound the engine's threads.
@@ -57,26 +62,75 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         return Err(ScanError::NoTextRules);
     }
     let configs = config::load_configs(&input.configs)?;
-    let captures: Vec<Capture> = input
+    let mut captures: Vec<Capture> = input
         .captures
         .iter()
         .map(|path| read_capture(path, input.capture_server.as_deref()))
         .collect::<Result<_, _>>()?;
+    let saved = captures.len();
 
-    let mut findings = engine.scan(&captures);
-    findings.extend(config::lint::lint_configs(&configs, &rules));
-    sort_findings(&mut findings);
-
+    let mut findings = config::lint::lint_configs(&configs, &rules);
     let mut servers: Vec<ServerSummary> = configs
         .iter()
         .flat_map(|file| file.servers.iter().map(move |s| config_summary(file, s)))
         .collect();
-    servers.extend(captures.iter().map(capture_summary));
+    if !input.offline {
+        let targets = sandbox::container_targets(configs.iter().flat_map(|f| &f.servers));
+        let captured = sandbox::capture_servers(&targets, &input.capture, &rules)?;
+        // Targets come in config order, as the summaries do: each fills in its server's entry.
+        let mut summaries = servers.iter_mut();
+        for (target, outcome) in targets.iter().zip(captured) {
+            findings.extend(outcome.findings);
+            let summary = summaries.find(|s| s.location.as_ref() == Some(&target.server.location));
+            if let (Some(summary), Some(capture)) = (summary, outcome.capture) {
+                *summary = ServerSummary {
+                    capture: Some(capture.clone()),
+                    ..capture_summary(&capture).with_config(summary)
+                };
+                captures.push(capture);
+            }
+        }
+    }
+    findings.extend(engine.scan(&captures));
+    sort_findings(&mut findings);
+    servers.extend(captures[..saved].iter().map(capture_summary));
     Ok(ScanOutcome {
         rules,
         configs,
         servers,
         findings,
+    })
+}
+
+impl ServerSummary {
+    /// This summary with the launch and location of the config entry it was captured from.
+    fn with_config(self, entry: &ServerSummary) -> ServerSummary {
+        ServerSummary {
+            source: entry.source.clone(),
+            launch: entry.launch.clone(),
+            location: entry.location.clone(),
+            ..self
+        }
+    }
+}
+
+/// What `capture` did: each container server's capture or the findings saying why there is none.
+pub struct CaptureOutcome {
+    pub configs: Vec<ConfigFile>,
+    pub rules: RuleSet,
+    pub servers: Vec<sandbox::ServerCapture>,
+}
+
+/// Capture every container server of the input's configs, and nothing else: no lint, no rules.
+pub fn capture(input: &ScanInput) -> Result<CaptureOutcome, ScanError> {
+    let rules = RuleSet::load(&input.rule_dirs)?;
+    let configs = config::load_configs(&input.configs)?;
+    let targets = sandbox::container_targets(configs.iter().flat_map(|f| &f.servers));
+    let servers = sandbox::capture_servers(&targets, &input.capture, &rules)?;
+    Ok(CaptureOutcome {
+        configs,
+        rules,
+        servers,
     })
 }
 

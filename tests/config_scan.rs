@@ -34,6 +34,7 @@ fn scan_in(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// The config lint's tests scan offline: their fixtures name images no registry here serves.
 fn scan(args: &[&str]) -> Run {
     scan_in(&root(), args)
 }
@@ -102,7 +103,7 @@ fn assert_located_in_entries(run: &Run) {
 
 #[test]
 fn secrets_are_found_and_never_shown_whole() {
-    let run = scan(&["fixtures/configs/lint/secrets"]);
+    let run = scan(&["--offline", "fixtures/configs/lint/secrets"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_problems(
         &run,
@@ -140,7 +141,7 @@ fn secrets_are_found_and_never_shown_whole() {
 
 #[test]
 fn the_secret_finding_points_at_the_value() {
-    let run = scan(&["fixtures/configs/lint/secrets/.mcp.json"]);
+    let run = scan(&["--offline", "fixtures/configs/lint/secrets/.mcp.json"]);
     let openai = findings(&run)
         .iter()
         .find(|f| f["server"] == "openai-tools" && f["rule_id"] == "MCP301")
@@ -152,7 +153,7 @@ fn the_secret_finding_points_at_the_value() {
 
 #[test]
 fn dangerous_container_options() {
-    let run = scan(&["fixtures/configs/lint/containers"]);
+    let run = scan(&["--offline", "fixtures/configs/lint/containers"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_problems(
         &run,
@@ -211,7 +212,7 @@ fn remote_servers_over_plain_http() {
 
 #[test]
 fn an_honest_config_passes_with_nothing_at_medium_or_above() {
-    let run = scan(&["fixtures/configs/lint/clean"]);
+    let run = scan(&["--offline", "fixtures/configs/lint/clean"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(at_least_medium(&run), Vec::new());
     assert_eq!(run.report["servers"].as_array().map(Vec::len), Some(5));
@@ -395,7 +396,12 @@ fn tools_files_alone_search_no_directory() {
 
 #[test]
 fn fail_on_decides_the_exit_code_for_config_findings() {
-    let run = scan(&["fixtures/configs/lint/clean", "--fail-on", "low"]);
+    let run = scan(&[
+        "--offline",
+        "fixtures/configs/lint/clean",
+        "--fail-on",
+        "low",
+    ]);
     assert_eq!(run.code, 1);
     let run = scan(&["fixtures/configs/lint/remote", "--fail-on", "critical"]);
     assert_eq!(run.code, 0);

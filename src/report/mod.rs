@@ -37,6 +37,13 @@ pub struct ServerSummary {
     /// Where a config declares the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<crate::finding::Location>,
+    /// What a container server offered when it was captured: protocol version, serverInfo,
+    /// capabilities, instructions, tools, prompts, resources and templates.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::capture::Capture::serialize_offer"
+    )]
+    pub capture: Option<crate::capture::Capture>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules

@@ -20,6 +20,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../rules/poisoning.yaml"),
     ),
     ("rules/config.yaml", include_str!("../../rules/config.yaml")),
+    (
+        "rules/capture.yaml",
+        include_str!("../../rules/capture.yaml"),
+    ),
 ];
 
 /// One rule file: a list of rules.
