@@ -563,3 +563,19 @@ fn without_a_container_runtime_the_run_fails_saying_what_to_install() {
     assert!(stderr.contains("Podman is needed"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The README's table of capture rules says what `rules/capture.yaml` says.
+#[test]
+fn the_readme_lists_every_capture_rule_with_its_severity() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Capture")
+        .nth(1)
+        .expect("a `## Capture` section");
+    let rules = mcp_audit::rules::RuleSet::load(&[]).unwrap();
+    for id in mcp_audit::sandbox::RULE_IDS {
+        let rule = rules.get(id).unwrap();
+        let row = format!("| {id} `{}` | {} |", rule.name, rule.severity.as_str());
+        assert!(section.contains(&row), "the README lacks `{row}`");
+    }
+}

@@ -249,3 +249,69 @@ fn read_messages(stdout: impl std::io::Read, bounds: &Bounds, out: Sender<Inboun
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::runtime::RuntimeChoice;
+    use std::process::Command;
+
+    /// The test server's image, built by the script the integration tests use.
+    fn test_server_image() -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test-images.sh");
+        let output = Command::new("bash")
+            .args([script, "test-server"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    fn exists(name: &str) -> bool {
+        let output = Command::new("docker")
+            .args([
+                "ps",
+                "--all",
+                "--quiet",
+                "--filter",
+                &format!("name=^{name}$"),
+            ])
+            .output()
+            .unwrap();
+        !String::from_utf8_lossy(&output.stdout).trim().is_empty()
+    }
+
+    #[test]
+    fn a_panic_removes_the_container() {
+        let runtime = ContainerRuntime::detect(RuntimeChoice::Docker).unwrap();
+        let name = format!("mcp-audit-capture-test-panic-{}", std::process::id());
+        let args: Vec<String> = [
+            "run",
+            "--interactive",
+            "--rm",
+            "--name",
+            &name,
+            &test_server_image(),
+            "/scenarios/hang.json",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        let unwound = std::panic::catch_unwind(|| {
+            let _container = Container::start(&runtime, &name, &args, &Bounds::default()).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !exists(&name) {
+                assert!(Instant::now() < deadline, "{name} never started");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(LIVE.lock().unwrap().contains_key(&name));
+            panic!("a bug while the container runs");
+        });
+        assert!(unwound.is_err());
+        assert!(!exists(&name), "{name} outlived the panic");
+        assert!(!LIVE.lock().unwrap().contains_key(&name));
+    }
+}
