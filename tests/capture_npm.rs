@@ -87,7 +87,7 @@ fn real_npm_servers_are_captured_as_the_sdk_client_sees_them() {
             })
         })
         .collect();
-    assert!(servers.len() >= 12, "{} servers packaged", servers.len());
+    assert!(servers.len() >= 13, "{} servers packaged", servers.len());
     let prefix = "mcp-audit-capture-test-npm";
     let dir = scratch("npm");
     let entries: Vec<(&str, Value)> = servers
