@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what the integration tests need on this machine, installing it when missing:
-# a Docker engine, Node.js and npm, and two OCI registries on loopback (an open one on 127.0.0.1:5000 and one
-# behind htpasswd basic auth on 127.0.0.1:5001, user `mcp`, password `audit`).
+# a Docker engine, Node.js and npm, and two OCI registries on loopback (an open one on
+# 127.0.0.1:5000 and one behind htpasswd basic auth on 127.0.0.1:5001, user `mcp`, password
+# `audit`).
 # Idempotent: what already runs is left alone. `scripts/test-env.sh stop` stops what it started.
 set -euo pipefail
 

@@ -81,14 +81,17 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         let mut summaries = servers.iter_mut();
         for (target, outcome) in targets.iter().zip(captured) {
             findings.extend(outcome.findings);
-            let summary = summaries.find(|s| s.location.as_ref() == Some(&target.server.location));
-            if let (Some(summary), Some(capture)) = (summary, outcome.capture) {
+            let Some(capture) = outcome.capture else {
+                continue;
+            };
+            let entry = summaries.find(|s| s.location.as_ref() == Some(&target.server.location));
+            if let Some(summary) = entry {
                 *summary = ServerSummary {
                     capture: Some(capture.clone()),
                     ..capture_summary(&capture).with_config(summary)
                 };
-                captures.push(capture);
             }
+            captures.push(capture);
         }
     }
     findings.extend(engine.scan(&captures));

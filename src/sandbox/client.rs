@@ -1022,6 +1022,69 @@ mod tests {
     }
 
     #[test]
+    fn a_list_that_asks_for_input_is_refused_and_noted() {
+        let (session, sent) = capture(|request| match request["method"].as_str() {
+            Some("server/discover") => reply(
+                request,
+                json!({
+                    "supportedVersions": [MODERN_VERSION], "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "m", "version": "1"}
+                }),
+            ),
+            Some("tools/list") => reply(
+                request,
+                json!({"resultType": "input_required",
+                "inputRequests": {"key": {"method": "elicitation/create", "params": {"message": "API key?"}}}}),
+            ),
+            _ => Vec::new(),
+        });
+        let session = session.unwrap();
+        assert!(session.tools.is_empty());
+        assert!(
+            session
+                .observations
+                .iter()
+                .any(|o| o.rule == RULE_CLIENT_DATA && o.message.contains("input_required"))
+        );
+        assert!(
+            sent.iter()
+                .all(|m| m["params"].get("inputResponses").is_none()),
+            "never answered"
+        );
+    }
+
+    #[test]
+    fn a_discover_answer_after_the_probe_window_still_means_the_stateless_revision() {
+        let mut discover = None;
+        let (session, _) = capture(move |request| match request["method"].as_str() {
+            // Silent at first; answers only once initialize arrives, which it refuses.
+            Some("server/discover") => {
+                discover = Some(request.clone());
+                Vec::new()
+            }
+            Some("initialize") => {
+                let mut out = reply(
+                    discover.as_ref().unwrap(),
+                    json!({
+                        "supportedVersions": [MODERN_VERSION], "capabilities": {"tools": {}},
+                        "serverInfo": {"name": "slow", "version": "1"}
+                    }),
+                );
+                out.extend(error(request, METHOD_NOT_FOUND));
+                out
+            }
+            Some("tools/list") => reply(
+                request,
+                json!({"resultType": "complete", "tools": [{"name": "t"}]}),
+            ),
+            _ => Vec::new(),
+        });
+        let session = session.unwrap();
+        assert_eq!(session.protocol_version, MODERN_VERSION);
+        assert_eq!(session.tools.len(), 1);
+    }
+
+    #[test]
     fn silence_and_exit_fail_with_their_kind() {
         let (hang, _) = capture(|_| Vec::new());
         let hang = hang.unwrap_err();

@@ -75,11 +75,13 @@ impl ContainerRuntime {
                 continue;
             };
             let runtime = ContainerRuntime { kind, program };
-            // `version` asks the engine itself, not only the client.
-            match runtime.run(
-                &["version", "--format", "{{.Server.Version}}"],
-                COMMAND_TIMEOUT,
-            ) {
+            // Docker's `version` asks the engine, not only the client; Podman has no engine to
+            // ask (unless remote), and `info` checks its storage and runtime instead.
+            let check: &[&str] = match kind {
+                Runtime::Docker => &["version", "--format", "{{.Server.Version}}"],
+                Runtime::Podman => &["info", "--format", "{{.Host.OS}}"],
+            };
+            match runtime.run(check, COMMAND_TIMEOUT) {
                 Ok(out) if out.success => return Ok(runtime),
                 Ok(out) => silent = silent.or(Some((runtime, out.stderr))),
                 Err(detail) => silent = silent.or(Some((runtime, detail))),
