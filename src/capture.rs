@@ -1,7 +1,6 @@
-//! `Capture`: what one server offers an agent (tools, prompts, resources, templates,
-//! instructions, and the identity and protocol it announced), and reading one from a saved file.
-//! It holds the server's JSON as it came; interpreting that JSON is the rules' job, not this
-//! module's.
+//! `Capture`: what one server offers an agent (tools, prompts, resources, templates, instructions,
+//! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
+//! interpreting that JSON is the rules' job, not this module's.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

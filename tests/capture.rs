@@ -471,19 +471,25 @@ fn signal(pid: u32, signal: &str) {
     assert!(status.success());
 }
 
+/// A scan of one hung server, running in the background once its container exists.
+fn scan_a_hung_server(dir: &std::path::Path, prefix: &str) -> std::process::Child {
+    let config = write_config(dir, &[("hang", scenario("hang", &[]))]);
+    let child = mcp_audit("scan", prefix)
+        .arg(&config)
+        .args(["--timeout", "120"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_container(prefix);
+    child
+}
+
 #[test]
 fn ctrl_c_removes_the_containers() {
     let prefix = "mcp-audit-capture-test-interrupt";
     let dir = scratch("interrupt");
-    let config = write_config(&dir, &[("hang", scenario("hang", &[]))]);
-    let mut child = mcp_audit("scan", prefix)
-        .arg(&config)
-        .args(["--timeout", "120"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_container(prefix);
+    let mut child = scan_a_hung_server(&dir, prefix);
     signal(child.id(), "-INT");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
@@ -495,15 +501,7 @@ fn ctrl_c_removes_the_containers() {
 fn leftovers_of_a_killed_run_are_swept_by_the_next() {
     let prefix = "mcp-audit-capture-test-leftover";
     let dir = scratch("leftover");
-    let config = write_config(&dir, &[("hang", scenario("hang", &[]))]);
-    let mut child = mcp_audit("scan", prefix)
-        .arg(&config)
-        .args(["--timeout", "120"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_container(prefix);
+    let mut child = scan_a_hung_server(&dir, prefix);
     // No handler runs on SIGKILL: the hung server's container outlives the run.
     signal(child.id(), "-KILL");
     child.wait().unwrap();

@@ -1,8 +1,6 @@
-//! The MCP client of a capture, over any line channel: it tells the 2026-07-28 stateless revision
-//! (`server/discover`) from the `initialize` handshake of 2024-11-05 to 2025-11-25, lists every
-//! tool, prompt, resource and template page by page, answers the server's own requests with an
-//! error (or an empty pong) and never with data, and lists the tools again at the end. It calls
-//! no tool and reads no resource: listing is all a capture may do.
+//! The capture's MCP client over a line channel: `server/discover` or `initialize`, every page of
+//! every list, the tools listed twice. It answers the server's requests with an error, never with
+//! data, and calls no tool and reads no resource: listing is all a capture may do.
 
 use super::bounds::Bounds;
 use super::container::{Inbound, Limit};
@@ -92,6 +90,26 @@ pub struct Session {
     pub resources: Vec<Value>,
     pub resource_templates: Vec<Value>,
     pub observations: Vec<Observation>,
+}
+
+impl Session {
+    /// A session as a `server/discover` or `initialize` result describes the server: the same
+    /// `serverInfo`, `capabilities` and `instructions` in both revisions.
+    fn described_by(result: &Value, protocol_version: &str) -> Session {
+        Session {
+            protocol_version: protocol_version.to_string(),
+            server_info: result.get("serverInfo").filter(|v| v.is_object()).cloned(),
+            capabilities: result
+                .get("capabilities")
+                .filter(|v| v.is_object())
+                .cloned(),
+            instructions: result
+                .get("instructions")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            ..Session::default()
+        }
+    }
 }
 
 /// How to begin a session.
@@ -280,22 +298,7 @@ impl<C: Channel> Client<'_, C> {
                 }
             };
         }
-        Ok(Session {
-            protocol_version: MODERN_VERSION.to_string(),
-            server_info: discover
-                .get("serverInfo")
-                .filter(|v| v.is_object())
-                .cloned(),
-            capabilities: discover
-                .get("capabilities")
-                .filter(|v| v.is_object())
-                .cloned(),
-            instructions: discover
-                .get("instructions")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            ..Session::default()
-        })
+        Ok(Session::described_by(&discover, MODERN_VERSION))
     }
 
     /// The `initialize` handshake, offering `version`.
@@ -340,19 +343,7 @@ impl<C: Channel> Client<'_, C> {
             );
         }
         self.send_notification("notifications/initialized", json!({}));
-        Ok(Session {
-            protocol_version: agreed.to_string(),
-            server_info: result.get("serverInfo").filter(|v| v.is_object()).cloned(),
-            capabilities: result
-                .get("capabilities")
-                .filter(|v| v.is_object())
-                .cloned(),
-            instructions: result
-                .get("instructions")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            ..Session::default()
-        })
+        Ok(Session::described_by(&result, agreed))
     }
 
     /// Every list the declared capabilities allow, then the tools once more.

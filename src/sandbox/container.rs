@@ -1,7 +1,6 @@
-//! One running capture container and its stdio: the `run` client process, the threads that
-//! read its output within the bounds and write its input, and its removal on every exit path
-//! (drop, panic unwinding, and `remove_live_containers` for Ctrl-C). It speaks no MCP; it moves
-//! lines.
+//! One running capture container: its `run` client, the threads that move its stdio lines within
+//! the bounds, and its removal on every exit path (drop, panic, `remove_live_containers` for
+//! Ctrl-C). It speaks no MCP.
 
 use super::bounds::{Bounds, LineRead, Tail, drain_into, read_line};
 use super::runtime::ContainerRuntime;

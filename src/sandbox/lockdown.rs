@@ -1,8 +1,6 @@
-//! The locked-down `run` command line of a capture container: no network, read-only root, no
-//! capabilities, no new privileges, memory, CPU and pid limits, a non-root user, placeholder
-//! secrets. From the config's own `docker run` it keeps only what says which program to start
-//! (entrypoint, working directory, platform, the container's arguments, env variable names);
-//! mounts, devices, networks and privileges are linted elsewhere and never obeyed here.
+//! The locked-down `run` command line of a capture container (no network, read-only root, no
+//! capabilities, limits, non-root, placeholder secrets). Of the config's own `docker run` it keeps
+//! only what names the program to start; mounts, networks and privileges are never obeyed here.
 
 use crate::config::docker_args::DockerRun;
 

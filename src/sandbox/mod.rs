@@ -1,7 +1,6 @@
-//! The capture stage: each container server of the configs started briefly in a locked-down
-//! container and listed over MCP, several at once, each image pulled once. Every server ends as
-//! a capture or as a finding saying why there is none; one server's failure never stops another.
-//! It judges none of what the servers offer: the rule engine does.
+//! The capture stage: each container server started briefly in a locked-down container and listed
+//! over MCP, several at once, each image pulled once; each ends as a capture or as findings saying
+//! why not, never stopping another. It judges nothing the servers offer: the rule engine does.
 
 mod bounds;
 mod client;
