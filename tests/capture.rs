@@ -419,10 +419,7 @@ fn an_image_named_by_digest_is_pulled_from_its_registry() {
     };
     let local = test_server();
     let tag = local.rsplit(':').next().unwrap();
-    let pushed = format!(
-        "127.0.0.1:5000/mcp-audit-capture-test/pull-{}:{tag}",
-        std::process::id()
-    );
+    let pushed = format!("127.0.0.1:5000/mcp-audit-capture-test/pull:{tag}");
     docker(&["tag", local, &pushed]);
     docker(&["push", "--quiet", &pushed]);
     let digest = docker(&[
