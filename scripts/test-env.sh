@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings up what the integration tests need on this machine, installing it when missing:
-# a Docker engine, OpenSSL (the supply-chain tests' independent signer), and two OCI registries
-# on loopback (an open one on 127.0.0.1:5000 and one behind htpasswd basic auth on
-# 127.0.0.1:5001, user `mcp`, password `audit`).
+# a Docker engine, OpenSSL (the supply-chain tests' independent signer), Node.js and npm
+# (the capture tests' real MCP servers), and two OCI registries on loopback (an open one on
+# 127.0.0.1:5000 and one behind htpasswd basic auth on 127.0.0.1:5001, user `mcp`, password
+# `audit`).
 # Idempotent: what already runs is left alone. `scripts/test-env.sh stop` stops what it started.
 set -euo pipefail
 
@@ -17,6 +18,9 @@ install_packages() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
   command -v openssl >/dev/null || missing+=(openssl)
+  # The capture tests package real npm MCP servers with this machine's node.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

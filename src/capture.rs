@@ -1,5 +1,5 @@
-//! `Capture`: what one server offers an agent (tools, prompts, resources, templates,
-//! instructions), and reading one from a saved file. It holds the server's JSON as it came;
+//! `Capture`: what one server offers an agent (tools, prompts, resources, templates, instructions,
+//! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
 //! interpreting that JSON is the rules' job, not this module's.
 
 use serde::{Deserialize, Serialize};
@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Everything a server showed, as JSON objects exactly as it sent them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Capture {
     pub server: String,
@@ -23,6 +23,56 @@ pub struct Capture {
     pub resource_templates: Vec<Value>,
     #[serde(default)]
     pub instructions: Option<String>,
+    /// The MCP revision the session spoke (`2025-11-25`, `2026-07-28`, …), when captured live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
+    /// The server's `serverInfo` (name, version, title…) as it announced itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_info: Option<Value>,
+    /// The capabilities the server declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Value>,
+    /// Where findings about it point: a live capture's server entry in its config. `None`: the
+    /// `source` file as a whole.
+    #[serde(skip)]
+    pub location: Option<crate::finding::Location>,
+}
+
+/// What reports show of a capture under `servers[].capture`: everything the server offered,
+/// without the server's name and source, which the report already carries.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureOffer<'a> {
+    protocol_version: &'a Option<String>,
+    server_info: &'a Option<Value>,
+    capabilities: &'a Option<Value>,
+    instructions: &'a Option<String>,
+    tools: &'a [Value],
+    prompts: &'a [Value],
+    resources: &'a [Value],
+    resource_templates: &'a [Value],
+}
+
+impl Capture {
+    /// Serialise what the server offered, for a report's `servers[].capture`.
+    pub fn serialize_offer<S: serde::Serializer>(
+        capture: &Option<Capture>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        capture
+            .as_ref()
+            .map(|c| CaptureOffer {
+                protocol_version: &c.protocol_version,
+                server_info: &c.server_info,
+                capabilities: &c.capabilities,
+                instructions: &c.instructions,
+                tools: &c.tools,
+                prompts: &c.prompts,
+                resources: &c.resources,
+                resource_templates: &c.resource_templates,
+            })
+            .serialize(serializer)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +89,63 @@ pub enum CaptureError {
     },
     #[error("{path}: {problem}")]
     Shape { path: PathBuf, problem: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Write each capture to `dir` as `SERVER.json` (the name made safe for a file name; a second
+/// server of the same name gets `SERVER-2.json`), creating `dir` when missing. Each file is
+/// written whole or not at all. Returns the paths written, in the captures' order.
+pub fn write_captures(dir: &Path, captures: &[Capture]) -> Result<Vec<PathBuf>, CaptureError> {
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CaptureError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(write_error(dir))?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    for capture in captures {
+        let stem = file_stem(&capture.server);
+        let mut path = dir.join(format!("{stem}.json"));
+        let mut n = 2;
+        while written.contains(&path) {
+            path = dir.join(format!("{stem}-{n}.json"));
+            n += 1;
+        }
+        let mut text =
+            serde_json::to_string_pretty(capture).map_err(|source| CaptureError::Json {
+                path: path.clone(),
+                source,
+            })?;
+        text.push('\n');
+        let partial = dir.join(format!(".{stem}.json.partial"));
+        std::fs::write(&partial, text).map_err(write_error(&partial))?;
+        std::fs::rename(&partial, &path).map_err(write_error(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// A server name as a file stem: letters, digits, `-`, `_` and `.` kept, the rest `-`.
+fn file_stem(server: &str) -> String {
+    let stem: String = server
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() {
+        "server".to_string()
+    } else {
+        stem.to_string()
+    }
 }
 
 /// Largest capture file read; a tools/list past this is hostile or broken.
@@ -130,6 +237,22 @@ pub fn capture_from_value(value: Value, server: &str, source: &Path) -> Result<C
         }
         Some(_) => return Err("`instructions` is not a string".to_string()),
     }
+    // A capture written by mcp-audit also says how the session went; these alone are no capture.
+    match body.get("protocolVersion") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(version)) => capture.protocol_version = Some(version.clone()),
+        Some(_) => return Err("`protocolVersion` is not a string".to_string()),
+    }
+    for (key, slot) in [
+        ("serverInfo", &mut capture.server_info),
+        ("capabilities", &mut capture.capabilities),
+    ] {
+        match body.get(key) {
+            None | Some(Value::Null) => {}
+            Some(value @ Value::Object(_)) => *slot = Some(value.clone()),
+            Some(_) => return Err(format!("`{key}` is not an object")),
+        }
+    }
     if !known {
         return Err(
             "no `tools`, `prompts`, `resources`, `resourceTemplates` or `instructions` found: not a tools/list result"
@@ -179,6 +302,48 @@ mod tests {
         .unwrap();
         assert_eq!(capture.tools.len(), 2);
         assert_eq!(capture.instructions.as_deref(), Some("be nice"));
+    }
+
+    #[test]
+    fn reads_back_a_capture_it_wrote() {
+        let written = Capture {
+            server: "demo".into(),
+            source: "demo.json".into(),
+            tools: vec![json!({"name": "a"})],
+            instructions: Some("hi".into()),
+            protocol_version: Some("2025-11-25".into()),
+            server_info: Some(json!({"name": "demo-server", "version": "1.0"})),
+            capabilities: Some(json!({"tools": {}})),
+            ..Capture::default()
+        };
+        let value = serde_json::to_value(&written).unwrap();
+        assert_eq!(value["protocolVersion"], "2025-11-25");
+        assert_eq!(parse(value).unwrap(), written);
+    }
+
+    #[test]
+    fn writes_one_file_per_server_that_reads_back() {
+        let dir = std::env::temp_dir().join(format!("mcp-audit-write-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let capture = |server: &str| Capture {
+            server: server.into(),
+            tools: vec![json!({"name": "a"})],
+            ..Capture::default()
+        };
+        let written = write_captures(
+            &dir,
+            &[capture("github"), capture("../evil"), capture("github")],
+        )
+        .unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["github.json", "-evil.json", "github-2.json"]);
+        let read = read_capture(&written[0], None).unwrap();
+        assert_eq!(read.server, "github");
+        assert_eq!(read.tools.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use mcp_audit::finding::Severity;
 use mcp_audit::report::Format;
+use mcp_audit::sandbox::RuntimeChoice;
 use std::path::PathBuf;
 
 /// Audit MCP servers for tool poisoning, shadowing, rug pulls and tampered images before an
@@ -18,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan servers and report what is wrong with them.
     Scan(Box<ScanArgs>),
+    /// Start each container server of the configs in the sandbox and save what it offers, one
+    /// JSON capture file per server, for `scan --tools`.
+    Capture(Box<CaptureCommandArgs>),
     /// List or explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -42,6 +46,9 @@ pub struct ScanArgs {
     #[arg(long)]
     pub offline: bool,
 
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+
     /// Name the server of a single `--tools` file instead of using the file's stem.
     #[arg(long, value_name = "NAME")]
     pub server: Option<String>,
@@ -57,7 +64,58 @@ pub struct ScanArgs {
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
 
-    /// Worker threads for the rule engine (default: one per core).
+    /// Worker threads for the rule engine, and container servers captured at once (default:
+    /// one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub supply: SupplyArgs,
+}
+
+/// How container servers are captured: started in a locked-down container (no network, read-only
+/// root, no capabilities, placeholder secrets) and listed over MCP.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The container runtime: `auto` takes Docker when it answers, else Podman.
+    #[arg(long, value_enum, default_value_t = RuntimeChoice::Auto, value_name = "RUNTIME")]
+    pub runtime: RuntimeChoice,
+
+    /// Seconds one server may take, from container start to its last list; past it the
+    /// container is removed and the server reported.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// The client name the capture gives servers. It defaults to a mainstream client's, so a
+    /// server cannot show a scanner a cleaner face than the agent it will serve.
+    #[arg(long, default_value = "claude-ai", value_name = "NAME")]
+    pub client_name: String,
+
+    /// The client version the capture gives servers.
+    #[arg(long, default_value = "0.1.0", value_name = "VERSION")]
+    pub client_version: String,
+
+    /// The start of every capture container's name; tests set their own.
+    #[arg(long, hide = true, default_value = "mcp-audit", value_name = "PREFIX")]
+    pub container_prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureCommandArgs {
+    /// MCP client configs, or directories to search for them; each container server in them
+    /// is captured. With no PATH, the current directory is searched.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The directory to write the capture files to (`SERVER.json`), created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+
+    /// Container servers captured at once (default: one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 

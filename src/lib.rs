@@ -8,4 +8,5 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod sandbox;
 pub mod scan;

@@ -5,17 +5,28 @@ mod cli;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{Cli, Command, RulesCommand, ScanArgs, SupplyArgs};
+use cli::{CaptureArgs, CaptureCommandArgs, Cli, Command, RulesCommand, ScanArgs, SupplyArgs};
+use mcp_audit::finding::make_visible;
 use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
 use mcp_audit::rules::RuleSet;
+use mcp_audit::sandbox::{self, Bounds, CaptureOptions, ClientIdentity, Progress, ProgressSink};
 use mcp_audit::scan::{self, ScanInput};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A capture container outlives a killed `docker run` client: an interrupted run removes
+    // its containers before it exits. Without a handler there is nothing to remove anyway.
+    let _ = ctrlc::set_handler(|| {
+        sandbox::remove_live_containers();
+        eprintln!("\nmcp-audit: interrupted");
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -28,6 +39,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
+        Command::Capture(args) => capture(*args),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = RuleSet::load(&rules)?;
             let mut out = String::new();
@@ -96,6 +108,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         rule_dirs: args.rules.clone(),
         offline: args.offline,
         supply: supply_input(&args.supply),
+        capture: capture_options(&args.capture, args.jobs),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
@@ -150,6 +163,113 @@ fn supply_input(args: &SupplyArgs) -> SupplyInput {
         // A bar only for a person watching: not when piped, not in CI.
         progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     }
+}
+
+fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
+    let configs = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let input = ScanInput {
+        configs,
+        capture: capture_options(&args.capture, args.jobs),
+        supply: supply_input(&args.supply),
+        ..ScanInput::default()
+    };
+    let outcome = scan::capture(&input)?;
+    if outcome.servers.is_empty() {
+        eprintln!("mcp-audit: no container server in the configs; nothing to capture");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let captures: Vec<_> = outcome
+        .servers
+        .iter()
+        .filter_map(|s| s.capture.clone())
+        .collect();
+    let written = mcp_audit::capture::write_captures(&args.out, &captures)?;
+    for (capture, path) in captures.iter().zip(&written) {
+        eprintln!(
+            "mcp-audit: {}: {} tools, {} prompts, {} resources, {} templates -> {}",
+            make_visible(&capture.server),
+            capture.tools.len(),
+            capture.prompts.len(),
+            capture.resources.len(),
+            capture.resource_templates.len(),
+            path.display()
+        );
+    }
+    let mut findings: Vec<_> = outcome
+        .servers
+        .iter()
+        .flat_map(|s| s.findings.iter().cloned())
+        .collect();
+    mcp_audit::finding::sort_findings(&mut findings);
+    if !findings.is_empty() {
+        let report = ScanReport {
+            servers: &[],
+            findings: &findings,
+            rules: &outcome.rules,
+        };
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        eprint!("{}", report::render(report::Format::Text, &report, color));
+    }
+    let failed = outcome
+        .servers
+        .iter()
+        .filter(|s| s.capture.is_none())
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "mcp-audit: {failed} of {} container servers could not be captured",
+            outcome.servers.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn capture_options(args: &CaptureArgs, jobs: Option<usize>) -> CaptureOptions {
+    CaptureOptions {
+        runtime: args.runtime,
+        bounds: Bounds {
+            timeout: Duration::from_secs(args.timeout),
+            ..Bounds::default()
+        },
+        client: ClientIdentity {
+            name: args.client_name.clone(),
+            version: args.client_version.clone(),
+        },
+        jobs,
+        name_prefix: args.container_prefix.clone(),
+        progress: std::io::stderr().is_terminal().then(terminal_progress),
+    }
+}
+
+/// One line on the terminal, redrawn at each server's start and end, gone when all are done.
+fn terminal_progress() -> ProgressSink {
+    let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    ProgressSink(Arc::new(move |progress: &Progress<'_>| {
+        let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+        let name = make_visible(progress.server);
+        match progress.captured {
+            None => running.push(name),
+            Some(_) => running.retain(|n| *n != name),
+        }
+        let mut stderr = std::io::stderr().lock();
+        if progress.done == progress.total {
+            let _ = write!(stderr, "\r\x1b[2K");
+        } else {
+            let _ = write!(
+                stderr,
+                "\r\x1b[2Kmcp-audit: capturing {}/{}: {}",
+                progress.done,
+                progress.total,
+                running.join(", ")
+            );
+        }
+        let _ = stderr.flush();
+    }))
 }
 
 fn write_stdout(text: &str) -> Result<()> {

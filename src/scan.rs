@@ -1,7 +1,8 @@
 //! The `scan` pipeline: configs and saved captures in, servers and findings out. It wires the
-//! stages in order (config lint, the registry stage for container images unless offline, the
-//! rule engine on what each server offers, the shadowing audit of all captures as one session)
-//! and owns no stage's logic; reading flags and printing belong to the binary.
+//! stages in order (config lint; for container servers unless offline, the registry stage, then
+//! capture in the sandbox by the verified digest; the rule engine on what each server offers;
+//! the shadowing audit of all captures as one session) and owns no stage's logic; reading flags
+//! and printing belong to the binary.
 
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
@@ -12,6 +13,7 @@ use crate::rules::engine::Engine;
 use crate::rules::matcher::MatcherError;
 use crate::rules::shadowing;
 use crate::rules::{RuleError, RuleSet};
+use crate::sandbox::{self, CaptureOptions, SandboxError};
 use std::path::PathBuf;
 
 /// What one `scan` examines.
@@ -29,6 +31,8 @@ pub struct ScanInput {
     pub offline: bool,
     /// How images are resolved and which signatures are trusted; unused when offline.
     pub supply: SupplyInput,
+    /// How container servers are captured when not offline.
+    pub capture: CaptureOptions,
 }
 
 /// What a scan found, ready for a report.
@@ -59,6 +63,8 @@ pub enum ScanError {
     Capture(#[from] CaptureError),
     #[error(transparent)]
     Supply(#[from] SupplyError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
 }
 
 /// Run every stage. Call it inside a rayon pool to bound the engine's threads.
@@ -69,26 +75,25 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         return Err(ScanError::NoTextRules);
     }
     let configs = config::load_configs(&input.configs)?;
-    let captures: Vec<Capture> = input
+    let mut captures: Vec<Capture> = input
         .captures
         .iter()
         .map(|path| read_capture(path, input.capture_server.as_deref()))
         .collect::<Result<_, _>>()?;
+    let saved = captures.len();
 
-    let mut findings = engine.scan(&captures);
-    // The `--tools` files of one run are one session: the agent would load them together.
-    findings.extend(shadowing::audit_session(&captures, &rules));
-    findings.extend(config::lint::lint_configs(&configs, &rules));
-
+    let mut findings = config::lint::lint_configs(&configs, &rules);
     let (images, policy) = if input.offline {
         (Vec::new(), None)
     } else {
+        if !sandbox::container_targets(configs.iter().flat_map(|f| &f.servers)).is_empty() {
+            sandbox::require_runtime(&input.capture)?;
+        }
         audit_images(input, &configs, &rules)?
     };
     for image in &images {
         findings.extend(image.findings.iter().cloned());
     }
-    sort_findings(&mut findings);
 
     let mut servers: Vec<ServerSummary> = configs
         .iter()
@@ -99,7 +104,31 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
             add_image(server, image);
         }
     }
-    servers.extend(captures.iter().map(capture_summary));
+    if !input.offline {
+        let targets = verified_targets(&configs, &images);
+        let captured = sandbox::capture_servers(&targets, &input.capture, &rules)?;
+        // Targets come in config order, as the summaries do: each fills in its server's entry.
+        let mut summaries = servers.iter_mut();
+        for (target, outcome) in targets.iter().zip(captured) {
+            findings.extend(outcome.findings);
+            let Some(capture) = outcome.capture else {
+                continue;
+            };
+            let entry = summaries.find(|s| s.location.as_ref() == Some(&target.server.location));
+            if let Some(summary) = entry {
+                *summary = ServerSummary {
+                    capture: Some(capture.clone()),
+                    ..capture_summary(&capture).with_config(summary)
+                };
+            }
+            captures.push(capture);
+        }
+    }
+    findings.extend(engine.scan(&captures));
+    // The servers of one run are one session: the agent would load them together.
+    findings.extend(shadowing::audit_session(&captures, &rules));
+    sort_findings(&mut findings);
+    servers.extend(captures[..saved].iter().map(capture_summary));
     Ok(ScanOutcome {
         rules,
         configs,
@@ -148,6 +177,80 @@ fn add_image(server: &mut ServerSummary, image: &ImageAudit) {
         server.platform = resolved.platform.clone();
     }
     server.signature = image.signature.clone();
+}
+
+impl ServerSummary {
+    /// This summary with the launch and location of the config entry it was captured from.
+    fn with_config(self, entry: &ServerSummary) -> ServerSummary {
+        ServerSummary {
+            source: entry.source.clone(),
+            launch: entry.launch.clone(),
+            location: entry.location.clone(),
+            image: entry.image.clone(),
+            digest: entry.digest.clone(),
+            platform: entry.platform.clone(),
+            signature: entry.signature.clone(),
+            ..self
+        }
+    }
+}
+
+/// What `capture` did: each container server's capture or the findings saying why there is none.
+pub struct CaptureOutcome {
+    pub configs: Vec<ConfigFile>,
+    pub rules: RuleSet,
+    pub servers: Vec<sandbox::ServerCapture>,
+}
+
+/// Capture every container server of the input's configs, and nothing else: no lint, no rules.
+/// Images are resolved and verified first, as in `scan`, and run by the verified digest.
+pub fn capture(input: &ScanInput) -> Result<CaptureOutcome, ScanError> {
+    let rules = RuleSet::load(&input.rule_dirs)?;
+    let configs = config::load_configs(&input.configs)?;
+    let (images, _) = audit_images(input, &configs, &rules)?;
+    let targets = verified_targets(&configs, &images);
+    let mut servers = sandbox::capture_servers(&targets, &input.capture, &rules)?;
+    // The registry stage's findings go with their server; one whose image did not verify was
+    // not run, and those findings say why.
+    for image in images {
+        match servers.iter_mut().find(|s| s.server == image.server) {
+            Some(captured) => captured.findings.extend(image.findings),
+            None => servers.push(sandbox::ServerCapture {
+                server: image.server,
+                image: image.image,
+                capture: None,
+                findings: image.findings,
+                elapsed: std::time::Duration::ZERO,
+            }),
+        }
+    }
+    Ok(CaptureOutcome {
+        configs,
+        rules,
+        servers,
+    })
+}
+
+/// The container servers to capture, each pinned to the digest the registry stage verified.
+/// An image it could not resolve, or found tampered with (a lying registry, an invalid
+/// signature), is not started at all, not even in the sandbox.
+fn verified_targets<'a>(
+    configs: &'a [ConfigFile],
+    images: &[ImageAudit],
+) -> Vec<sandbox::CaptureTarget<'a>> {
+    let mut targets = sandbox::container_targets(configs.iter().flat_map(|f| &f.servers));
+    targets.retain_mut(|target| {
+        let Some(audit) = images.iter().find(|i| i.server == target.server.name) else {
+            return false;
+        };
+        let tampered = audit
+            .findings
+            .iter()
+            .any(|f| f.severity == crate::finding::Severity::Critical);
+        target.resolved_image = audit.resolved.as_ref().map(|r| r.pinned_reference());
+        !tampered && target.resolved_image.is_some()
+    });
+    targets
 }
 
 fn capture_summary(capture: &Capture) -> ServerSummary {

@@ -49,6 +49,13 @@ pub struct ServerSummary {
     /// Whether a cosign signature checked out, its kind, its signer, and why not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::registry::SignatureOutcome>,
+    /// What a container server offered when it was captured: protocol version, serverInfo,
+    /// capabilities, instructions, tools, prompts, resources and templates.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::capture::Capture::serialize_offer"
+    )]
+    pub capture: Option<crate::capture::Capture>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules

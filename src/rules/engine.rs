@@ -43,7 +43,10 @@ impl Engine {
         let mut findings: Vec<Finding> = work
             .par_iter()
             .flat_map_iter(|(capture, text)| {
-                let location = Location::file(capture.source.to_string_lossy());
+                let location = capture
+                    .location
+                    .clone()
+                    .unwrap_or_else(|| Location::file(capture.source.to_string_lossy()));
                 self.scan_text(&capture.server, text, Some(location))
             })
             .collect();

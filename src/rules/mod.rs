@@ -29,6 +29,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "rules/shadowing.yaml",
         include_str!("../../rules/shadowing.yaml"),
     ),
+    (
+        "rules/capture.yaml",
+        include_str!("../../rules/capture.yaml"),
+    ),
 ];
 
 /// One rule file: a list of rules.

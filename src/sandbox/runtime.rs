@@ -1,0 +1,332 @@
+//! The container runtime, driven through its command line: finding Docker or Podman, pulling and
+//! inspecting images, removing containers and sweeping those an earlier run left behind. It
+//! decides nothing about how a container is locked down; `lockdown` does.
+
+use crate::config::docker_args::Runtime;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Which runtime to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeChoice {
+    /// Docker when it answers, else Podman.
+    #[default]
+    Auto,
+    Docker,
+    Podman,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "no container runtime found: {wanted} is needed to capture container servers. Install Docker (Debian and Ubuntu: `apt-get install docker.io`; macOS and Windows: Docker Desktop) or Podman (`apt-get install podman`), or scan with --offline to check the configs without starting any server"
+    )]
+    NotFound { wanted: &'static str },
+    #[error(
+        "{program} is installed but does not answer: {detail}. Start it (Docker: `sudo systemctl start docker`, or open Docker Desktop; Podman: `podman machine start` where it runs in a VM), or scan with --offline"
+    )]
+    NotAnswering { program: String, detail: String },
+}
+
+/// The labels every capture container carries, so leftovers can be found and swept.
+pub const LABEL_CAPTURE: &str = "mcp-audit.capture";
+pub const LABEL_OWNER: &str = "mcp-audit.owner";
+pub const LABEL_STARTED: &str = "mcp-audit.started";
+
+/// A leftover whose owner cannot be checked (another host, no process table) is swept after this.
+const LEFTOVER_AGE: Duration = Duration::from_secs(6 * 3600);
+/// Short runtime commands (inspect, rm, ps); a pull has its own, longer bound.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+const PULL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A runtime found on this machine that answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRuntime {
+    pub kind: Runtime,
+    pub program: PathBuf,
+}
+
+/// What a finished runtime command said.
+#[derive(Debug)]
+pub struct CommandOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ContainerRuntime {
+    /// Find the runtime to use: the one asked for, or Docker then Podman.
+    pub fn detect(choice: RuntimeChoice) -> Result<ContainerRuntime, RuntimeError> {
+        let candidates: &[Runtime] = match choice {
+            RuntimeChoice::Auto => &[Runtime::Docker, Runtime::Podman],
+            RuntimeChoice::Docker => &[Runtime::Docker],
+            RuntimeChoice::Podman => &[Runtime::Podman],
+        };
+        let wanted = match choice {
+            RuntimeChoice::Auto => "Docker or Podman",
+            RuntimeChoice::Docker => "Docker",
+            RuntimeChoice::Podman => "Podman",
+        };
+        let mut silent = None;
+        for &kind in candidates {
+            let Some(program) = find_program(kind.as_str()) else {
+                continue;
+            };
+            let runtime = ContainerRuntime { kind, program };
+            // Docker's `version` asks the engine, not only the client; Podman has no engine to
+            // ask (unless remote), and `info` checks its storage and runtime instead.
+            let check: &[&str] = match kind {
+                Runtime::Docker => &["version", "--format", "{{.Server.Version}}"],
+                Runtime::Podman => &["info", "--format", "{{.Host.OS}}"],
+            };
+            match runtime.run(check, COMMAND_TIMEOUT) {
+                Ok(out) if out.success => return Ok(runtime),
+                Ok(out) => silent = silent.or(Some((runtime, out.stderr))),
+                Err(detail) => silent = silent.or(Some((runtime, detail))),
+            }
+        }
+        match silent {
+            Some((runtime, detail)) => Err(RuntimeError::NotAnswering {
+                program: runtime.kind.as_str().to_string(),
+                detail: first_line(&detail),
+            }),
+            None => Err(RuntimeError::NotFound { wanted }),
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        Command::new(&self.program)
+    }
+
+    /// Run a runtime command to its end, or kill it at `timeout`.
+    pub fn run(&self, args: &[&str], timeout: Duration) -> Result<CommandOutput, String> {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
+        let stdout = child.stdout.take().map(read_to_end);
+        let stderr = child.stderr.take().map(read_to_end);
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "`{} {}` did not finish within {} s",
+                        self.kind.as_str(),
+                        args.first().copied().unwrap_or(""),
+                        timeout.as_secs()
+                    ));
+                }
+                Err(e) => return Err(format!("waiting for {}: {e}", self.kind.as_str())),
+            }
+        };
+        let collect = |reader: Option<std::thread::JoinHandle<String>>| {
+            reader.and_then(|r| r.join().ok()).unwrap_or_default()
+        };
+        Ok(CommandOutput {
+            success: status.success(),
+            stdout: collect(stdout),
+            stderr: collect(stderr),
+        })
+    }
+
+    /// The user an image runs as (`Config.User`, empty for root), pulling the image first when
+    /// it is not on this machine. The error is the runtime's own words.
+    pub fn prepare_image(&self, reference: &str) -> Result<String, String> {
+        if let Ok(user) = self.image_user(reference) {
+            return Ok(user);
+        }
+        let pulled = self.run(&["pull", "--quiet", reference], PULL_TIMEOUT)?;
+        if !pulled.success {
+            return Err(first_line(&pulled.stderr));
+        }
+        self.image_user(reference)
+    }
+
+    fn image_user(&self, reference: &str) -> Result<String, String> {
+        let out = self.run(
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{json .Config.User}}",
+                reference,
+            ],
+            COMMAND_TIMEOUT,
+        )?;
+        if !out.success {
+            return Err(first_line(&out.stderr));
+        }
+        // Podman prints one line per image named; the first is the one asked for.
+        let line = out.stdout.lines().next().unwrap_or("").trim();
+        Ok(serde_json::from_str::<Option<String>>(line)
+            .ok()
+            .flatten()
+            .unwrap_or_default())
+    }
+
+    /// Remove a container, running or not; a container already gone is no error.
+    pub fn remove(&self, name: &str) {
+        let _ = self.run(&["rm", "--force", name], COMMAND_TIMEOUT);
+    }
+
+    /// Remove capture containers of earlier runs whose process is gone (a crash, a kill -9).
+    /// Containers of runs still going, on this machine or another sharing the engine, are kept.
+    /// Returns the names removed.
+    pub fn sweep_leftovers(&self) -> Vec<String> {
+        let filter = format!("label={LABEL_CAPTURE}");
+        let Ok(listed) = self.run(
+            &["ps", "--all", "--quiet", "--filter", &filter],
+            COMMAND_TIMEOUT,
+        ) else {
+            return Vec::new();
+        };
+        let ids: Vec<&str> = listed.stdout.split_whitespace().collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let format = format!(
+            "{{{{.Name}}}}\t{{{{index .Config.Labels \"{LABEL_OWNER}\"}}}}\t{{{{index .Config.Labels \"{LABEL_STARTED}\"}}}}"
+        );
+        let mut args = vec!["inspect", "--format", format.as_str()];
+        args.extend(&ids);
+        let Ok(inspected) = self.run(&args, COMMAND_TIMEOUT) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        for line in inspected.stdout.lines() {
+            let mut fields = line.split('\t');
+            let name = fields.next().unwrap_or("").trim_start_matches('/');
+            let owner = fields.next().unwrap_or("");
+            let started = fields.next().unwrap_or("").parse::<u64>().ok();
+            if !name.is_empty() && is_leftover(owner, started) {
+                self.remove(name);
+                removed.push(name.to_string());
+            }
+        }
+        removed
+    }
+}
+
+/// `host:pid` of this process, the owner label of its containers.
+pub fn owner_label() -> String {
+    format!("{}:{}", host_name(), std::process::id())
+}
+
+/// Seconds since the epoch, the started label of a container.
+pub fn now_label() -> String {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .to_string()
+}
+
+/// Whether a container with these labels belongs to no running mcp-audit.
+fn is_leftover(owner: &str, started: Option<u64>) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let old = started.is_some_and(|s| now.saturating_sub(s) > LEFTOVER_AGE.as_secs());
+    let Some((host, pid)) = owner.rsplit_once(':') else {
+        return old;
+    };
+    if host != host_name() {
+        return old;
+    }
+    match pid.parse::<u32>() {
+        Ok(pid) => match process_alive(pid) {
+            Some(alive) => !alive,
+            None => old,
+        },
+        Err(_) => old,
+    }
+}
+
+/// Whether process `pid` runs on this machine; `None` where that cannot be told.
+fn process_alive(pid: u32) -> Option<bool> {
+    let proc = Path::new("/proc");
+    if proc.join("self").exists() {
+        return Some(proc.join(pid.to_string()).exists());
+    }
+    let status = Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    Some(status.success())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A program on `PATH`.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find_map(|dir| {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        let exe = dir.join(format!("{name}.exe"));
+        exe.is_file().then_some(exe)
+    })
+}
+
+fn read_to_end(mut reader: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no message")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_owner_keeps_its_containers() {
+        let me = owner_label();
+        assert!(!is_leftover(&me, Some(0)), "this process is alive");
+        let (host, _) = me.rsplit_once(':').unwrap();
+        // Pid numbers stop well below this.
+        assert!(is_leftover(&format!("{host}:4000000000"), None));
+    }
+
+    #[test]
+    fn another_hosts_containers_are_swept_only_when_old() {
+        let now: u64 = now_label().parse().unwrap();
+        assert!(!is_leftover("elsewhere:1", Some(now)));
+        assert!(is_leftover("elsewhere:1", Some(now - 7 * 3600)));
+        assert!(!is_leftover("", None));
+    }
+}

@@ -1,0 +1,585 @@
+//! The capture stage end to end: the real binary, the real Docker engine, and the project's own
+//! test MCP server (a static binary in a FROM scratch image) serving scenarios honest and
+//! hostile. Each test names its containers with its own prefix and checks none is left.
+
+mod sandbox;
+
+use sandbox::*;
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn severity(finding: &Value) -> &str {
+    finding["severity"].as_str().unwrap_or("")
+}
+
+/// The JSON the test server puts in its `sandbox_report` tool: what it saw from inside.
+fn sandbox_report(run: &Run, name: &str) -> Value {
+    let tools = server(run, name)["capture"]["tools"].clone();
+    let report = tools
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "sandbox_report"))
+        .unwrap_or_else(|| panic!("no sandbox_report tool; stderr:\n{}", run.stderr));
+    serde_json::from_str(report["description"].as_str().unwrap_or("")).expect("the report is JSON")
+}
+
+#[test]
+fn the_sandbox_is_locked_down_and_secrets_never_enter_it() {
+    let prefix = "mcp-audit-capture-test-lockdown";
+    let dir = scratch("lockdown");
+    // Something listening on the host's loopback: the config asks for the host's network, and
+    // the server inside tries to reach it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::fs::write(dir.join("secrets.env"), "FROM_ENV_FILE=file-secret-value\n").unwrap();
+    let hostile_options = [
+        "--privileged",
+        "--network",
+        "host",
+        "-v",
+        "/:/host",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--user",
+        "root",
+        "-e",
+        "GITHUB_TOKEN=ghp_realLookingSecretValue0123456789",
+        "-e",
+        "PASSED_FROM_HOST",
+        "--env-file",
+        "secrets.env",
+    ];
+    let image = test_server();
+    let entry = docker(
+        &hostile_options,
+        image,
+        &["/scenarios/report.json", &address],
+    );
+    let config = write_config(&dir, &[("reporter", entry)]);
+    let output = mcp_audit("scan", prefix)
+        .arg(&config)
+        .args(["--format", "json", "--timeout", "20"])
+        .env("PASSED_FROM_HOST", "host-secret-value")
+        .output()
+        .unwrap();
+    let run = run_of(output);
+    let report = sandbox_report(&run, "reporter");
+
+    assert_eq!(report["uid"], "65534 65534 65534 65534", "{report}");
+    assert_eq!(report["gid"], "65534 65534 65534 65534", "{report}");
+    assert_eq!(
+        report["capEff"], "0000000000000000",
+        "no capability: {report}"
+    );
+    assert_eq!(report["noNewPrivs"], "1", "{report}");
+    assert_eq!(report["rootWritable"], false, "{report}");
+    assert_eq!(report["tmpWritable"], true, "{report}");
+    assert_eq!(
+        report["interfaces"],
+        json!(["lo"]),
+        "no network device: {report}"
+    );
+    assert_eq!(report["memoryLimit"], "536870912", "{report}");
+    assert_eq!(report["pidsLimit"], "128", "{report}");
+    let connection = report["connections"][&address].as_str().unwrap_or("");
+    assert!(connection.starts_with("failed"), "{connection}");
+    assert!(
+        listener.accept().is_err(),
+        "the host's listener was reached from the sandbox"
+    );
+    for name in ["GITHUB_TOKEN", "PASSED_FROM_HOST", "FROM_ENV_FILE"] {
+        assert_eq!(
+            report["env"][name], "mcp-audit-placeholder",
+            "{name}: {report}"
+        );
+    }
+    assert_eq!(
+        report["args"],
+        json!(["/mcp-test-server", "/scenarios/report.json", address]),
+        "the config's container arguments are passed"
+    );
+    // Every request of the server got an error, or for ping an empty pong: never data.
+    for method in ["roots/list", "sampling/createMessage", "elicitation/create"] {
+        let answer = &report["answers"][method];
+        assert_eq!(answer["error"]["code"], -32601, "{method}: {answer}");
+        assert!(answer.get("result").is_none(), "{method}: {answer}");
+    }
+    assert_eq!(report["answers"]["ping"]["result"], json!({}));
+    let asked = finding(&run, "reporter", "MCP508");
+    assert_eq!(severity(asked), "low");
+    // Nothing the config held reaches the report either.
+    let text = run.report.to_string();
+    for secret in [
+        "ghp_realLookingSecretValue",
+        "host-secret-value",
+        "file-secret-value",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the report");
+    }
+    let capture = &server(&run, "reporter")["capture"];
+    assert_eq!(capture["serverInfo"]["name"], "sandbox-reporter");
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_protocol_revision_and_every_page_is_captured() {
+    let prefix = "mcp-audit-capture-test-protocols";
+    let dir = scratch("protocols");
+    let names = [
+        "paginated",
+        "modern",
+        "silent-discover",
+        "exit-on-discover",
+        "version-error",
+        "noisy",
+        "rug-pull",
+        "endless-pages",
+        "requires-root",
+    ];
+    let servers: Vec<(&str, Value)> = names.iter().map(|n| (*n, scenario(n, &[]))).collect();
+    let config = write_config(&dir, &servers);
+    let run = scan(&config, prefix, &["--timeout", "12", "--jobs", "4"]);
+    assert_eq!(run.code, 1, "the rug pull fails the scan: {}", run.stderr);
+
+    let paginated = &server(&run, "paginated")["capture"];
+    assert_eq!(
+        tool_names(&run, "paginated"),
+        [
+            "list_files",
+            "read_file",
+            "write_file",
+            "move_file",
+            "hidden_on_page_three"
+        ]
+    );
+    assert_eq!(paginated["protocolVersion"], "2025-03-26");
+    assert_eq!(
+        paginated["instructions"],
+        "Call list_files before read_file."
+    );
+    assert_eq!(paginated["serverInfo"]["title"], "Paginated");
+    assert_eq!(paginated["prompts"].as_array().map(Vec::len), Some(3));
+    assert_eq!(paginated["resources"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        paginated["resourceTemplates"][0]["uriTemplate"],
+        "file:///{path}"
+    );
+    assert_eq!(server(&run, "paginated")["tools"], 5);
+    let capture_findings: Vec<&Value> = findings(&run, "paginated")
+        .into_iter()
+        .filter(|f| f["field"] == "capture")
+        .collect();
+    assert_eq!(
+        capture_findings,
+        Vec::<&Value>::new(),
+        "notifications are no fault"
+    );
+
+    let modern = &server(&run, "modern")["capture"];
+    assert_eq!(modern["protocolVersion"], "2026-07-28");
+    assert_eq!(modern["instructions"], "A stateless server.");
+    assert_eq!(tool_names(&run, "modern"), ["forecast", "alerts"]);
+
+    for (name, version, tool) in [
+        ("silent-discover", "2024-11-05", "old_tool"),
+        ("exit-on-discover", "2025-06-18", "strict_tool"),
+        ("version-error", "2025-03-26", "negotiated"),
+    ] {
+        assert_eq!(
+            server(&run, name)["capture"]["protocolVersion"],
+            version,
+            "{name}"
+        );
+        assert_eq!(tool_names(&run, name), [tool], "{name}");
+    }
+
+    let noise = finding(&run, "noisy", "MCP510");
+    assert_eq!(severity(noise), "info");
+    assert_eq!(noise["evidence"], "[info] server starting");
+    assert_eq!(tool_names(&run, "noisy"), ["noisy_tool"]);
+
+    let rug = finding(&run, "rug-pull", "MCP520");
+    assert_eq!(severity(rug), "high");
+    assert_eq!(rug["tool"], "add");
+    assert_eq!(rug["category"], "rug-pull");
+    // The description it changed to is scanned too.
+    assert!(
+        findings(&run, "rug-pull")
+            .iter()
+            .any(|f| f["category"] == "poisoning" && matches!(severity(f), "high" | "critical")),
+        "{:#?}",
+        findings(&run, "rug-pull")
+    );
+
+    let endless = finding(&run, "endless-pages", "MCP507");
+    assert!(
+        endless["message"].as_str().unwrap().contains("100 pages"),
+        "{endless}"
+    );
+    assert_eq!(tool_names(&run, "endless-pages").len(), 100);
+
+    assert_eq!(severity(finding(&run, "requires-root", "MCP511")), "low");
+    assert_eq!(tool_names(&run, "requires-root"), ["root_tool"]);
+
+    // Every capture finding points at its server's entry in the config.
+    for name in names {
+        for f in findings(&run, name) {
+            assert!(
+                f["location"]["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("mcp.json"),
+                "{f}"
+            );
+            assert!(f["location"]["line"].as_u64().is_some(), "{f}");
+        }
+    }
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn misbehaving_servers_become_findings_and_the_others_go_on() {
+    let prefix = "mcp-audit-capture-test-misbehaving";
+    let dir = scratch("misbehaving");
+    let servers = vec![
+        ("hang", scenario("hang", &[])),
+        ("crash", scenario("crash", &[])),
+        ("exit-early", scenario("exit-early", &[])),
+        ("flood", scenario("flood", &[])),
+        ("huge", scenario("huge", &[])),
+        ("garbage", scenario("garbage", &[])),
+        ("honest", scenario("paginated", &[])),
+        (
+            "bad-entrypoint",
+            scenario("paginated", &["--entrypoint", "/no/such/program"]),
+        ),
+        (
+            "missing-image",
+            docker(
+                &[],
+                "127.0.0.1:5000/mcp-audit-capture-test/does-not-exist:1",
+                &[],
+            ),
+        ),
+    ];
+    let config = write_config(&dir, &servers);
+    let started = Instant::now();
+    let run = scan(
+        &config,
+        prefix,
+        &["--timeout", "5", "--jobs", "4", "--fail-on", "critical"],
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(
+        run.code, 0,
+        "these findings are below --fail-on critical: {}",
+        run.stderr
+    );
+
+    let hang = finding(&run, "hang", "MCP504");
+    let message = hang["message"].as_str().unwrap();
+    assert!(message.contains("within 5 s"), "{message}");
+    assert!(
+        message.contains("waiting for a database that never answers"),
+        "{message}"
+    );
+
+    let crash = finding(&run, "crash", "MCP503");
+    let message = crash["message"].as_str().unwrap();
+    assert!(message.contains("initialize"), "{message}");
+    assert!(
+        message.contains("crashed on initialize"),
+        "the stderr tail: {message}"
+    );
+    assert!(message.contains("exit status 101"), "{message}");
+
+    let early = finding(&run, "exit-early", "MCP503");
+    let message = early["message"].as_str().unwrap();
+    assert!(message.contains("API_KEY must be set"), "{message}");
+    assert!(message.contains("exit status 3"), "{message}");
+
+    assert!(
+        finding(&run, "flood", "MCP505")["message"]
+            .as_str()
+            .unwrap()
+            .contains("lines")
+    );
+    assert!(
+        finding(&run, "huge", "MCP505")["message"]
+            .as_str()
+            .unwrap()
+            .contains("one message")
+    );
+
+    let garbage = finding(&run, "garbage", "MCP504");
+    assert!(
+        garbage["message"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON-RPC"),
+        "{garbage}"
+    );
+    assert!(
+        garbage["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("502 Bad Gateway"),
+        "{garbage}"
+    );
+
+    assert_eq!(
+        severity(finding(&run, "bad-entrypoint", "MCP502")),
+        "medium"
+    );
+    // The registry stage finds no such image, so it is never started.
+    let missing = finding(&run, "missing-image", "MCP403");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("does-not-exist"),
+        "{missing}"
+    );
+
+    assert_eq!(
+        tool_names(&run, "honest").len(),
+        5,
+        "one server's failure stops no other"
+    );
+    for name in ["hang", "crash", "flood", "garbage", "missing-image"] {
+        assert!(server(&run, name).get("capture").is_none(), "{name}");
+    }
+    // Nine servers, four at a time, two of them held to the 5 s deadline.
+    assert!(elapsed < Duration::from_secs(40), "{elapsed:?}");
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn capture_writes_one_file_per_server_that_scan_reads_back() {
+    let prefix = "mcp-audit-capture-test-files";
+    let dir = scratch("files");
+    let config = write_config(
+        &dir,
+        &[
+            ("paginated", scenario("paginated", &[])),
+            ("modern", scenario("modern", &[])),
+            (
+                "hosted",
+                json!({"command": "npx", "args": ["-y", "some-server@1.0.0"]}),
+            ),
+        ],
+    );
+    let out = dir.join("captures");
+    let output = mcp_audit("capture", prefix)
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["modern.json", "paginated.json"],
+        "host servers are not run"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("paginated.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["server"], "paginated");
+    assert_eq!(saved["protocolVersion"], "2025-03-26");
+    assert_eq!(saved["tools"].as_array().map(Vec::len), Some(5));
+    assert_eq!(saved["capabilities"]["tools"]["listChanged"], true);
+
+    let output = Command::new(BIN)
+        .args(["scan", "--format", "json", "--tools"])
+        .arg(out.join("paginated.json"))
+        .output()
+        .unwrap();
+    let run = run_of(output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server(&run, "paginated")["tools"], 5);
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_image_named_by_digest_is_pulled_from_its_registry() {
+    let prefix = "mcp-audit-capture-test-pull";
+    let dir = scratch("pull");
+    let docker = |args: &[&str]| {
+        let output = Command::new("docker").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    let local = test_server();
+    let tag = local.rsplit(':').next().unwrap();
+    let pushed = format!("127.0.0.1:5000/mcp-audit-capture-test/pull:{tag}");
+    docker(&["tag", local, &pushed]);
+    docker(&["push", "--quiet", &pushed]);
+    let digest = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RepoDigests 0}}",
+        &pushed,
+    ]);
+    docker(&["rmi", &pushed]);
+    let gone = Command::new("docker")
+        .args(["image", "inspect", &digest])
+        .output()
+        .unwrap();
+    assert!(!gone.status.success(), "{digest} is still on this machine");
+    let by_digest = json!({"command": "docker",
+        "args": ["run", "-i", "--rm", digest.clone(), "/scenarios/modern.json"]});
+    let config = write_config(&dir, &[("first", by_digest.clone()), ("second", by_digest)]);
+    let run = scan(&config, prefix, &["--timeout", "20"]);
+    assert_eq!(
+        tool_names(&run, "first"),
+        ["forecast", "alerts"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tool_names(&run, "second"), ["forecast", "alerts"]);
+    let _ = Command::new("docker").args(["rmi", &digest]).output();
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Wait until a container named `prefix…` exists.
+fn wait_for_container(prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while containers(prefix).is_empty() {
+        assert!(Instant::now() < deadline, "no container {prefix}… started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A scan of one hung server, running in the background once its container exists.
+fn scan_a_hung_server(dir: &std::path::Path, prefix: &str) -> std::process::Child {
+    let config = write_config(dir, &[("hang", scenario("hang", &[]))]);
+    let child = mcp_audit("scan", prefix)
+        .arg(&config)
+        .args(["--timeout", "120"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_container(prefix);
+    child
+}
+
+#[test]
+fn ctrl_c_removes_the_containers() {
+    let prefix = "mcp-audit-capture-test-interrupt";
+    let dir = scratch("interrupt");
+    let mut child = scan_a_hung_server(&dir, prefix);
+    signal(child.id(), "-INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn leftovers_of_a_killed_run_are_swept_by_the_next() {
+    let prefix = "mcp-audit-capture-test-leftover";
+    let dir = scratch("leftover");
+    let mut child = scan_a_hung_server(&dir, prefix);
+    // No handler runs on SIGKILL: the hung server's container outlives the run.
+    signal(child.id(), "-KILL");
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let left = containers(prefix);
+    assert_eq!(left.len(), 1, "{left:?}");
+    let honest = write_config(&dir, &[("modern", scenario("modern", &[]))]);
+    let run = scan(
+        &honest,
+        "mcp-audit-capture-test-sweeper",
+        &["--timeout", "20"],
+    );
+    assert_eq!(tool_names(&run, "modern").len(), 2, "{}", run.stderr);
+    assert_eq!(
+        containers(prefix),
+        Vec::<String>::new(),
+        "the leftover was swept"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn without_a_container_runtime_the_run_fails_saying_what_to_install() {
+    let dir = scratch("no-runtime");
+    let config = write_config(
+        &dir,
+        &[("server", docker(&[], "mcp-audit-capture-test/any:1", &[]))],
+    );
+    let empty = dir.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = Command::new(BIN)
+        .args(["scan", "--format", "json"])
+        .arg(&config)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no container runtime found"), "{stderr}");
+    assert!(stderr.contains("apt-get install docker.io"), "{stderr}");
+    assert!(stderr.contains("--offline"), "{stderr}");
+    let output = Command::new(BIN)
+        .args(["scan", "--offline", "--format", "json"])
+        .arg(&config)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(2), "offline needs no runtime");
+    let output = Command::new(BIN)
+        .args(["scan", "--runtime", "podman", "--format", "json"])
+        .arg(&config)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("Podman is needed"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The README's table of capture rules says what `rules/capture.yaml` says.
+#[test]
+fn the_readme_lists_every_capture_rule_with_its_severity() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Capture")
+        .nth(1)
+        .expect("a `## Capture` section");
+    let rules = mcp_audit::rules::RuleSet::load(&[]).unwrap();
+    for id in mcp_audit::sandbox::RULE_IDS {
+        let rule = rules.get(id).unwrap();
+        let row = format!("| {id} `{}` | {} |", rule.name, rule.severity.as_str());
+        assert!(section.contains(&row), "the README lacks `{row}`");
+    }
+}
