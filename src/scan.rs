@@ -9,6 +9,7 @@ use crate::config::{self, ConfigError, ConfigFile, Server};
 use crate::finding::{Finding, sort_findings};
 use crate::registry::{self, ImageAudit, SupplyError, SupplyInput};
 use crate::report::ServerSummary;
+use crate::rules::capabilities;
 use crate::rules::engine::Engine;
 use crate::rules::matcher::MatcherError;
 use crate::rules::shadowing;
@@ -127,6 +128,12 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
     findings.extend(engine.scan(&captures));
     // The servers of one run are one session: the agent would load them together.
     findings.extend(shadowing::audit_session(&captures, &rules));
+    findings.extend(capabilities::audit_annotations(
+        &captures,
+        &rules,
+        &capabilities::BUILTIN,
+    ));
+    findings.extend(capabilities::harden_containers(&configs, &captures, &rules));
     sort_findings(&mut findings);
     servers.extend(captures[..saved].iter().map(capture_summary));
     Ok(ScanOutcome {
@@ -254,6 +261,7 @@ fn verified_targets<'a>(
 }
 
 fn capture_summary(capture: &Capture) -> ServerSummary {
+    let profiles = capabilities::profile_tools(&capture.tools);
     ServerSummary {
         name: capture.server.clone(),
         source: capture.source.display().to_string(),
@@ -262,6 +270,8 @@ fn capture_summary(capture: &Capture) -> ServerSummary {
         resources: capture.resources.len(),
         resource_templates: capture.resource_templates.len(),
         has_instructions: capture.instructions.is_some(),
+        capabilities: Some(capabilities::union(&profiles)),
+        tool_capabilities: Some(profiles),
         ..ServerSummary::default()
     }
 }

@@ -11,6 +11,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
     let mut out = String::from("# mcp-audit report\n\n");
     let _ = writeln!(out, "{}.\n", report.summary_line());
     write_summary_tables(&mut out, report);
+    write_capabilities(&mut out, report);
     write_images(&mut out, report);
     if report.findings.is_empty() {
         return out;
@@ -65,6 +66,58 @@ fn write_summary_tables(out: &mut String, report: &ScanReport<'_>) {
             server.resource_templates,
             if server.has_instructions { "yes" } else { "no" },
         );
+    }
+    out.push('\n');
+}
+
+/// One line per server, then servers × capabilities: `✔ declared` when every tool showing the
+/// capability declares annotations, `✔ inferred` when some declare nothing.
+fn write_capabilities(out: &mut String, report: &ScanReport<'_>) {
+    let servers: Vec<&super::ServerSummary> = report
+        .servers
+        .iter()
+        .filter(|s| s.capabilities.is_some())
+        .collect();
+    if servers.is_empty() {
+        return;
+    }
+    out.push_str("## Capabilities\n\n");
+    for server in &servers {
+        if let Some(line) = super::capability_line(server) {
+            let _ = writeln!(out, "- {}: {}", code(&server.name), escape(&line));
+        }
+    }
+    out.push('\n');
+    let columns: Vec<&str> = crate::rules::capabilities::BUILTIN
+        .entries()
+        .map(|e| e.name.as_str())
+        .filter(|c| {
+            servers
+                .iter()
+                .any(|s| s.capabilities.iter().flatten().any(|x| x == c))
+        })
+        .collect();
+    if columns.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "| Server | {} |", columns.join(" | "));
+    let _ = writeln!(out, "| --- |{}", " --- |".repeat(columns.len()));
+    for server in &servers {
+        let profiles = server.tool_capabilities.as_deref().unwrap_or_default();
+        let cells: Vec<&str> = columns
+            .iter()
+            .map(|c| {
+                let showing: Vec<_> = profiles.iter().filter(|p| p.has(c)).collect();
+                if showing.is_empty() {
+                    ""
+                } else if showing.iter().all(|p| p.annotations.is_some()) {
+                    "✔ declared"
+                } else {
+                    "✔ inferred"
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", escape(&server.name), cells.join(" | "));
     }
     out.push('\n');
 }

@@ -56,6 +56,12 @@ pub struct ServerSummary {
         serialize_with = "crate::capture::Capture::serialize_offer"
     )]
     pub capture: Option<crate::capture::Capture>,
+    /// The union of its tools' inferred capabilities, in lexicon order, when its tools are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
+    /// Each tool: its name, inferred capabilities with their evidence, declared annotations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_capabilities: Option<Vec<crate::rules::capabilities::ToolProfile>>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules
@@ -177,6 +183,24 @@ pub(crate) fn describe_signature(signature: Option<&crate::registry::SignatureOu
         text.push_str(&format!(": {error}"));
     }
     text
+}
+
+/// A server's capabilities in one line: `file-read, delete, exec (3 of 5 tools declare
+/// annotations)`; `None` when its tools are not known.
+pub(crate) fn capability_line(server: &ServerSummary) -> Option<String> {
+    let capabilities = server.capabilities.as_ref()?;
+    let profiles = server.tool_capabilities.as_deref().unwrap_or_default();
+    let declaring = profiles.iter().filter(|p| p.annotations.is_some()).count();
+    let list = if capabilities.is_empty() {
+        "no capability inferred".to_string()
+    } else {
+        capabilities.join(", ")
+    };
+    Some(format!(
+        "{list} ({declaring} of {} tool{} declare annotations)",
+        profiles.len(),
+        plural(profiles.len())
+    ))
 }
 
 /// Severities in the order reports list them: the worst first.

@@ -13,6 +13,7 @@ const SEVERITY_WIDTH: usize = 8;
 pub fn render(report: &ScanReport<'_>, color: bool) -> String {
     let paint = Paint { color };
     let mut out = String::new();
+    write_capabilities(&mut out, report, paint);
     for group in report.by_server_and_tool() {
         let source = report
             .servers
@@ -36,6 +37,23 @@ pub fn render(report: &ScanReport<'_>, color: bool) -> String {
     write_images(&mut out, report, paint);
     let _ = writeln!(out, "{}", report.summary_line());
     out
+}
+
+/// Each server whose tools are known, opened by one line: what its tools can do.
+fn write_capabilities(out: &mut String, report: &ScanReport<'_>, paint: Paint) {
+    let lines: Vec<(String, String)> = report
+        .servers
+        .iter()
+        .filter_map(|s| super::capability_line(s).map(|line| (make_visible(&s.name), line)))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", paint.style("Capabilities", Style::new().bold()));
+    for (server, line) in lines {
+        let _ = writeln!(out, "  {server}: {line}");
+    }
+    out.push('\n');
 }
 
 /// Each image the registry stage looked at: what it resolved to and whose signature it bears.

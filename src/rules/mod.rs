@@ -2,6 +2,7 @@
 //! user's `--rules DIR`, and validating them. Matching lives in `matcher`, running in `engine`;
 //! this module never looks at a server's text.
 
+pub mod capabilities;
 pub mod checks;
 pub mod engine;
 pub mod matcher;
@@ -28,6 +29,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     (
         "rules/shadowing.yaml",
         include_str!("../../rules/shadowing.yaml"),
+    ),
+    (
+        "rules/annotations.yaml",
+        include_str!("../../rules/annotations.yaml"),
     ),
     (
         "rules/capture.yaml",
