@@ -185,3 +185,52 @@ fn corpus_false_positives() {
     }
     assert!(loud.is_empty(), "false positives: {loud:#?}");
 }
+
+/// The capability table of the thirteen real npm servers the capture tests run
+/// (fixtures/npm-servers/servers.tsv), from their tools as the corpus recorded them.
+#[test]
+fn capability_table_of_the_real_servers() {
+    use mcp_audit::report::{Format, ScanReport, ServerSummary, render};
+    use mcp_audit::rules::capabilities::{profile_tools, union};
+    let list = std::fs::read_to_string("fixtures/npm-servers/servers.tsv").expect("server list");
+    let benign = evaluation::records("benign.jsonl");
+    let mut servers = Vec::new();
+    for name in list
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next())
+    {
+        let package = format!("npm:@modelcontextprotocol/server-{name}@");
+        let tools: Vec<Value> = benign
+            .iter()
+            .filter(|r| {
+                r["source"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(&package))
+            })
+            .map(|r| r["tool"].clone())
+            .collect();
+        assert!(!tools.is_empty(), "no tools of {name} in the corpus");
+        let profiles = profile_tools(&tools);
+        servers.push(ServerSummary {
+            name: name.to_string(),
+            tools: tools.len(),
+            capabilities: Some(union(&profiles)),
+            tool_capabilities: Some(profiles),
+            ..ServerSummary::default()
+        });
+    }
+    assert_eq!(servers.len(), 13);
+    let rules = rules();
+    let report = ScanReport {
+        servers: &servers,
+        findings: &[],
+        rules: &rules,
+    };
+    let markdown = render(Format::Markdown, &report, false);
+    let table = markdown
+        .split("## Capabilities\n")
+        .nth(1)
+        .expect("a capabilities section");
+    insta::assert_snapshot!(table);
+}

@@ -10,7 +10,8 @@ use crate::rules::RuleSet;
 
 pub const CONTAINER_HARDENING: &str = "MCP606";
 
-/// One piece of advice per flag worth adding, for every captured container server.
+/// One piece of advice per flag worth adding, for every captured container server. The network
+/// is kept for a server given env variables: they are most often the key to a remote API.
 pub fn harden_containers(
     configs: &[ConfigFile],
     captures: &[Capture],
@@ -32,9 +33,9 @@ pub fn harden_containers(
         };
         let profiles = profile_tools(&capture.tools);
         let network_off = docker_run
-            .last("--network")
+            .last("network")
             .is_some_and(|o| o.value.as_deref() == Some("none"));
-        let cap_drop_all = docker_run.all("--cap-drop").any(|o| {
+        let cap_drop_all = docker_run.all("cap-drop").any(|o| {
             o.value
                 .as_deref()
                 .is_some_and(|v| v.eq_ignore_ascii_case("all"))
@@ -51,7 +52,7 @@ pub fn harden_containers(
                 "no tool reaches the network: add `--network none`",
             ));
         }
-        if !docker_run.is_on("--read-only") && !any(&profiles, &["file-write", "database-write"]) {
+        if !docker_run.is_on("read-only") && !any(&profiles, &["file-write", "database-write"]) {
             advice.push((
                 "--read-only",
                 "no tool writes files: add `--read-only` (and `--tmpfs /tmp` if it needs scratch space)",
@@ -86,4 +87,52 @@ fn any(profiles: &[ToolProfile], capabilities: &[&str]) -> bool {
     profiles
         .iter()
         .any(|p| capabilities.iter().any(|c| p.has(c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn advice(run: &str, tools: Vec<serde_json::Value>) -> Vec<String> {
+        let args: Vec<String> = run.split(' ').map(|a| format!("\"{a}\"")).collect();
+        let text = format!(
+            r#"{{"mcpServers": {{"srv": {{"command": "docker", "args": [{}]}}}}}}"#,
+            args.join(", ")
+        );
+        let config = crate::config::parse_config("mcp.json", &text, None)
+            .ok()
+            .flatten()
+            .into_iter()
+            .collect::<Vec<_>>();
+        let location = config[0].servers[0].location.clone();
+        let capture = Capture {
+            server: "srv".to_string(),
+            tools,
+            location: Some(location),
+            ..Capture::default()
+        };
+        let rules = RuleSet::load(&[]).unwrap_or_default();
+        harden_containers(&config, &[capture], &rules)
+            .into_iter()
+            .map(|f| f.evidence)
+            .collect()
+    }
+
+    #[test]
+    fn a_calculator_can_drop_everything() {
+        let tools = vec![json!({"name": "add", "description": "Add two numbers"})];
+        let found = advice("run -i --rm mcp/calc@sha256:00", tools);
+        assert_eq!(found, ["--network none", "--read-only", "--cap-drop ALL"]);
+    }
+
+    #[test]
+    fn needed_and_present_flags_are_not_advised() {
+        let tools = vec![
+            json!({"name": "fetch", "inputSchema": {"properties": {"url": {"type": "string"}}}}),
+            json!({"name": "write_file"}),
+        ];
+        let found = advice("run -i --rm --cap-drop ALL mcp/fetch@sha256:00", tools);
+        assert!(found.is_empty(), "{found:?}");
+    }
 }
