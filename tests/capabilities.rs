@@ -153,6 +153,7 @@ fn corpus_false_positives() {
     assert!(benign.len() > 300, "corpus looks truncated");
     let mut annotated = 0;
     let mut loud = Vec::new();
+    let mut by_rule = std::collections::BTreeMap::<String, usize>::new();
     for record in &benign {
         if record["tool"].get("annotations").is_some() {
             annotated += 1;
@@ -164,6 +165,7 @@ fn corpus_false_positives() {
             ..Capture::default()
         };
         for finding in audit_annotations(&[capture], &rules, &BUILTIN) {
+            *by_rule.entry(finding.rule_id.clone()).or_default() += 1;
             if finding.severity >= Severity::Medium {
                 loud.push(format!(
                     "{} {} {}: {}",
@@ -180,6 +182,7 @@ fn corpus_false_positives() {
         loud.len(),
         benign.len()
     );
+    println!("findings of any severity, by rule: {by_rule:?}");
     for line in &loud {
         println!("  {line}");
     }

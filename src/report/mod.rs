@@ -185,8 +185,8 @@ pub(crate) fn describe_signature(signature: Option<&crate::registry::SignatureOu
     text
 }
 
-/// A server's capabilities in one line: `file-read, delete, exec (3 of 5 tools declare
-/// annotations)`; `None` when its tools are not known.
+/// A server's capabilities in one line: `file-read, delete, exec (annotations on 3 of 5
+/// tools)`; `None` when its tools are not known.
 pub(crate) fn capability_line(server: &ServerSummary) -> Option<String> {
     let capabilities = server.capabilities.as_ref()?;
     let profiles = server.tool_capabilities.as_deref().unwrap_or_default();
@@ -197,7 +197,7 @@ pub(crate) fn capability_line(server: &ServerSummary) -> Option<String> {
         capabilities.join(", ")
     };
     Some(format!(
-        "{list} ({declaring} of {} tool{} declare annotations)",
+        "{list} (annotations on {declaring} of {} tool{})",
         profiles.len(),
         plural(profiles.len())
     ))

@@ -208,6 +208,7 @@ fn source_name(source: EvidenceSource) -> &'static str {
 fn capability_verb(capability: &str) -> &'static str {
     match capability {
         "file-write" => "write files",
+        "modify" => "create or change things",
         "delete" => "delete",
         "exec" => "execute commands",
         "send-message" => "send messages",
