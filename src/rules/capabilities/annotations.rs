@@ -130,8 +130,9 @@ pub fn judge(profile: &ToolProfile, lexicon: &Lexicon) -> Vec<(&'static str, Str
         .filter(|c| {
             lexicon.entry(&c.capability).is_some_and(|e| {
                 c.evidence.iter().any(|ev| {
-                    ev.source == EvidenceSource::Parameter
-                        && e.arbitrary_parameters.contains(&ev.words)
+                    (ev.source == EvidenceSource::Parameter
+                        && e.arbitrary_parameters.contains(&ev.words))
+                        || ev.source == EvidenceSource::Format
                 })
             })
         })

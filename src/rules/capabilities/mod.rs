@@ -55,6 +55,10 @@ pub struct CapabilityEntry {
     /// Parameters that let the caller pick any address: incompatible with `openWorldHint: false`.
     #[serde(default)]
     pub arbitrary_parameters: Vec<String>,
+    /// Words that, before a name word, make it an object rather than an action:
+    /// `get_merge_request` reads a merge request, it does not merge.
+    #[serde(default)]
+    pub unless_after: Vec<String>,
     #[serde(default)]
     pub examples: LexiconExamples,
 }
@@ -199,13 +203,14 @@ impl Lexicon {
             .iter()
             .filter_map(|compiled| {
                 let mut evidence = BTreeSet::new();
+                let unless = &compiled.entry.unless_after;
                 for set in &compiled.names {
-                    if !set.is_empty() && set.iter().all(|w| name_words.contains(w)) {
+                    if !set.is_empty() && shows(&name_words, set, unless) {
                         evidence.insert(Evidence {
                             source: EvidenceSource::Name,
                             words: set.join(" "),
                         });
-                    } else if !set.is_empty() && set.iter().all(|w| title_words.contains(w)) {
+                    } else if !set.is_empty() && shows(&title_words, set, unless) {
                         evidence.insert(Evidence {
                             source: EvidenceSource::Title,
                             words: set.join(" "),
@@ -268,6 +273,16 @@ pub fn union(profiles: &[ToolProfile]) -> Vec<String> {
         .filter(|e| profiles.iter().any(|p| p.has(&e.name)))
         .map(|e| e.name.clone())
         .collect()
+}
+
+/// Whether every word of `set` is among `words`, none of them after a word of `unless`.
+fn shows(words: &[String], set: &[String], unless: &[String]) -> bool {
+    set.iter().all(|w| {
+        words
+            .iter()
+            .position(|x| x == w)
+            .is_some_and(|at| !words[..at].iter().any(|before| unless.contains(before)))
+    })
 }
 
 /// An identifier or a phrase as lower-case words.
