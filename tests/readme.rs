@@ -1,5 +1,7 @@
 //! The README's examples run: every `$ mcp-audit …` line of its console blocks, and the quick
 //! start, must be a command the binary accepts (exit 0 or 1, never 2) that prints a report.
+//! Each example that names a config is offline: its images are public, and no test reaches off
+//! this machine.
 
 mod cli;
 
@@ -22,6 +24,14 @@ fn every_readme_example_runs() {
     let out_dir = std::env::temp_dir().join(format!("mcp-audit-readme-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).expect("temp dir");
     for mut args in commands {
+        let names_config = args
+            .iter()
+            .any(|a| a.ends_with(".json") && !a.contains("tools"));
+        assert!(
+            !names_config || args.iter().any(|a| a == "--offline"),
+            "`mcp-audit {}` would reach public registries: add --offline",
+            args.join(" ")
+        );
         // Reports the examples write go to a temporary directory, not the work tree.
         let mut written = None;
         if let Some(i) = args.iter().position(|a| a == "--output" || a == "-o") {
@@ -52,6 +62,7 @@ fn every_readme_example_runs() {
 fn the_quick_start_finds_what_the_readme_says() {
     let out = mcp_audit(&[
         "scan",
+        "--offline",
         "demo/.mcp.json",
         "--tools",
         "demo/tools/weather.json",

@@ -5,7 +5,7 @@
 
 use super::docker_args::{DockerRun, RunOption};
 use super::{ConfigFile, Launch, Located, Server, Setting, secrets};
-use crate::finding::{Finding, FindingSpec, Location};
+use crate::finding::{Finding, Location};
 use crate::rules::RuleSet;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -101,21 +101,15 @@ impl Lint<'_> {
         evidence: &str,
         location: &Location,
     ) {
-        let Some(rule) = self.rules.get(id) else {
+        let Some(finding) = self.rules.finding(id, &self.server.name, message) else {
             return;
         };
-        let finding = Finding::new(FindingSpec {
-            rule_id: id,
-            category: rule.category,
-            severity: rule.severity,
-            confidence: rule.confidence,
-            server: &self.server.name,
-            message,
-        })
-        .field(field)
-        .evidence(evidence)
-        .location(Some(location.clone()));
-        self.findings.push(finding);
+        self.findings.push(
+            finding
+                .field(field)
+                .evidence(evidence)
+                .location(Some(location.clone())),
+        );
     }
 
     fn settings(&mut self, settings: &[Setting], kind: &str) {

@@ -17,7 +17,7 @@ pub use manifest::Platform;
 pub use trust::{KeylessIdentity, TrustError, TrustRequirement, TrustRoot, TrustedKey};
 
 use crate::config::{Launch, Server};
-use crate::finding::{Finding, FindingSpec, Location};
+use crate::finding::{Finding, Location};
 use crate::policy::Policy;
 use crate::rules::RuleSet;
 use client::RegistryClient;
@@ -285,21 +285,14 @@ struct Findings<'a> {
 
 impl Findings<'_> {
     fn raise(&mut self, id: &str, field: &str, message: String, evidence: &str) {
-        let Some(rule) = self.rules.get(id) else {
+        let Some(finding) = self.rules.finding(id, &self.target.server, message) else {
             return;
         };
         self.list.push(
-            Finding::new(FindingSpec {
-                rule_id: id,
-                category: rule.category,
-                severity: rule.severity,
-                confidence: rule.confidence,
-                server: &self.target.server,
-                message,
-            })
-            .field(field)
-            .evidence(evidence)
-            .location(Some(self.target.location.clone())),
+            finding
+                .field(field)
+                .evidence(evidence)
+                .location(Some(self.target.location.clone())),
         );
     }
 }

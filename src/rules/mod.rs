@@ -10,7 +10,7 @@ pub mod normalize;
 pub mod shadowing;
 pub mod text;
 
-use crate::finding::{Category, Confidence, Severity};
+use crate::finding::{Category, Confidence, Finding, FindingSpec, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -259,6 +259,21 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.get(id).map(|(rule, _)| rule)
+    }
+
+    /// A finding of rule `id` about `server`, with the category, severity and confidence the
+    /// rule's data gives it: the one place a code-raised finding gets them. `None` for an id no
+    /// rule has (the built-in families' tests hold every id they raise to the data).
+    pub fn finding(&self, id: &str, server: &str, message: String) -> Option<Finding> {
+        let rule = self.get(id)?;
+        Some(Finding::new(FindingSpec {
+            rule_id: id,
+            category: rule.category,
+            severity: rule.severity,
+            confidence: rule.confidence,
+            server,
+            message,
+        }))
     }
 
     /// Rules in id order.

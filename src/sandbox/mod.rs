@@ -499,27 +499,24 @@ impl Stage<'_> {
         message: String,
         evidence: &str,
     ) -> Finding {
-        let (category, severity, confidence) = match self.rules.get(id) {
-            Some(rule) => (rule.category, rule.severity, rule.confidence),
-            // The built-in rules define every id of RULE_IDS; a test holds them to it.
-            None => (
-                crate::finding::Category::Capture,
-                crate::finding::Severity::Medium,
-                crate::finding::Confidence::Medium,
-            ),
-        };
-        Finding::new(FindingSpec {
-            rule_id: id,
-            category,
-            severity,
-            confidence,
-            server: &server.name,
-            message,
-        })
-        .tool(tool)
-        .field("capture")
-        .evidence(evidence)
-        .location(Some(server.location.clone()))
+        // The built-in rules define every id of RULE_IDS (a test holds them to it); a capture
+        // failure is never dropped, so a missing one still reports at medium.
+        let finding = self.rules.finding(id, &server.name, message.clone());
+        finding
+            .unwrap_or_else(|| {
+                Finding::new(FindingSpec {
+                    rule_id: id,
+                    category: crate::finding::Category::Capture,
+                    severity: crate::finding::Severity::Medium,
+                    confidence: crate::finding::Confidence::Medium,
+                    server: &server.name,
+                    message,
+                })
+            })
+            .tool(tool)
+            .field("capture")
+            .evidence(evidence)
+            .location(Some(server.location.clone()))
     }
 }
 

@@ -9,7 +9,7 @@ mod orders;
 mod similarity;
 
 use crate::capture::Capture;
-use crate::finding::{Finding, FindingSpec, Location, Severity, sort_findings};
+use crate::finding::{Finding, Location, Severity, sort_findings};
 use crate::rules::RuleSet;
 use crate::rules::normalize::normalize;
 use inventory::{Inventory, SessionTool};
@@ -108,27 +108,18 @@ struct Raised {
 impl Audit<'_> {
     /// Raise rule `id` with the severity its data gives it, or `high` when `escalate`.
     fn raise(&mut self, id: &str, escalate: bool, raised: Raised) {
-        let Some(rule) = self.rules.get(id) else {
+        let capture = self.inventory.servers[raised.server].capture;
+        let Some(mut finding) = self.rules.finding(id, &capture.server, raised.message) else {
             return;
         };
-        let severity = if escalate {
-            rule.severity.max(Severity::High)
-        } else {
-            rule.severity
-        };
-        let capture = self.inventory.servers[raised.server].capture;
-        let finding = Finding::new(FindingSpec {
-            rule_id: id,
-            category: rule.category,
-            severity,
-            confidence: rule.confidence,
-            server: &capture.server,
-            message: raised.message,
-        })
-        .tool(raised.tool.as_deref())
-        .field(raised.field)
-        .evidence(&raised.evidence)
-        .location(Some(Location::file(capture.source.to_string_lossy())));
+        if escalate {
+            finding.severity = finding.severity.max(Severity::High);
+        }
+        let finding = finding
+            .tool(raised.tool.as_deref())
+            .field(raised.field)
+            .evidence(&raised.evidence)
+            .location(Some(Location::file(capture.source.to_string_lossy())));
         self.findings.push(finding);
     }
 
