@@ -4,7 +4,7 @@
 
 use super::{EvidenceSource, Lexicon, ToolProfile};
 use crate::capture::Capture;
-use crate::finding::{Finding, FindingSpec};
+use crate::finding::Finding;
 use crate::rules::RuleSet;
 use serde_json::Value;
 
@@ -34,26 +34,18 @@ pub fn audit_annotations(captures: &[Capture], rules: &RuleSet, lexicon: &Lexico
         for tool in &capture.tools {
             let profile = lexicon.profile(tool);
             for (id, message, evidence) in judge(&profile, lexicon) {
-                let Some(rule) = rules.get(id) else {
+                let Some(finding) = rules.finding(id, &capture.server, message) else {
                     continue;
                 };
+                let location = capture.location.clone().unwrap_or_else(|| {
+                    crate::finding::Location::file(capture.source.display().to_string())
+                });
                 findings.push(
-                    Finding::new(FindingSpec {
-                        rule_id: id,
-                        category: rule.category,
-                        severity: rule.severity,
-                        confidence: rule.confidence,
-                        server: &capture.server,
-                        message,
-                    })
-                    .tool(Some(&profile.name))
-                    .field("annotations")
-                    .evidence(&evidence)
-                    .location(capture.location.clone().or_else(|| {
-                        Some(crate::finding::Location::file(
-                            capture.source.display().to_string(),
-                        ))
-                    })),
+                    finding
+                        .tool(Some(&profile.name))
+                        .field("annotations")
+                        .evidence(&evidence)
+                        .location(Some(location)),
                 );
             }
         }

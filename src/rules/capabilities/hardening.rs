@@ -5,7 +5,7 @@
 use super::{ToolProfile, profile_tools};
 use crate::capture::Capture;
 use crate::config::{ConfigFile, Launch};
-use crate::finding::{Finding, FindingSpec};
+use crate::finding::Finding;
 use crate::rules::RuleSet;
 
 pub const CONTAINER_HARDENING: &str = "MCP606";
@@ -17,9 +17,6 @@ pub fn harden_containers(
     captures: &[Capture],
     rules: &RuleSet,
 ) -> Vec<Finding> {
-    let Some(rule) = rules.get(CONTAINER_HARDENING) else {
-        return Vec::new();
-    };
     let mut findings = Vec::new();
     for server in configs.iter().flat_map(|f| &f.servers) {
         let Launch::Container { docker_run, .. } = &server.launch else {
@@ -65,18 +62,16 @@ pub fn harden_containers(
             ));
         }
         for (flag, message) in advice {
+            let Some(finding) =
+                rules.finding(CONTAINER_HARDENING, &server.name, message.to_string())
+            else {
+                continue;
+            };
             findings.push(
-                Finding::new(FindingSpec {
-                    rule_id: CONTAINER_HARDENING,
-                    category: rule.category,
-                    severity: rule.severity,
-                    confidence: rule.confidence,
-                    server: &server.name,
-                    message: message.to_string(),
-                })
-                .field("launch")
-                .evidence(flag)
-                .location(Some(server.location.clone())),
+                finding
+                    .field("launch")
+                    .evidence(flag)
+                    .location(Some(server.location.clone())),
             );
         }
     }
