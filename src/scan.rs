@@ -272,6 +272,8 @@ fn capture_summary(capture: &Capture) -> ServerSummary {
         has_instructions: capture.instructions.is_some(),
         capabilities: Some(capabilities::union(&profiles)),
         tool_capabilities: Some(profiles),
+        prompt_capabilities: (!capture.prompts.is_empty())
+            .then(|| capabilities::profile_prompts(&capture.prompts)),
         ..ServerSummary::default()
     }
 }

@@ -62,6 +62,10 @@ pub struct ServerSummary {
     /// Each tool: its name, inferred capabilities with their evidence, declared annotations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_capabilities: Option<Vec<crate::rules::capabilities::ToolProfile>>,
+    /// Each prompt's inferred capabilities, when the server offers prompts; not in the union,
+    /// since a prompt does nothing by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_capabilities: Option<Vec<crate::rules::capabilities::ToolProfile>>,
 }
 
 /// Everything a report needs: the servers, the findings in report order, and the rules

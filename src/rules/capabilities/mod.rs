@@ -266,6 +266,34 @@ pub fn profile_tools(tools: &[Value]) -> Vec<ToolProfile> {
     tools.iter().map(|t| BUILTIN.profile(t)).collect()
 }
 
+/// Every prompt of a capture as a profile: what it asks the agent to do, read from its name,
+/// title, description and argument names. Prompts declare no annotations.
+pub fn profile_prompts(prompts: &[Value]) -> Vec<ToolProfile> {
+    prompts
+        .iter()
+        .map(|prompt| {
+            let arguments: serde_json::Map<String, Value> = prompt
+                .get("arguments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.get("name").and_then(Value::as_str))
+                .map(|name| (name.to_string(), Value::Object(serde_json::Map::new())))
+                .collect();
+            let mut as_tool = serde_json::json!({"inputSchema": {"properties": arguments}});
+            for key in ["name", "title", "description"] {
+                if let Some(value) = prompt.get(key) {
+                    as_tool[key] = value.clone();
+                }
+            }
+            ToolProfile {
+                annotations: None,
+                ..BUILTIN.profile(&as_tool)
+            }
+        })
+        .collect()
+}
+
 /// The union of the tools' capabilities, in lexicon order.
 pub fn union(profiles: &[ToolProfile]) -> Vec<String> {
     BUILTIN
@@ -332,6 +360,14 @@ mod tests {
         let caps = BUILTIN.infer(&json!({"name": "deleteFile", "description": "x"}));
         let delete = caps.iter().find(|c| c.capability == "delete");
         assert!(delete.is_some_and(|c| c.evidence[0].words == "delete"));
+    }
+
+    #[test]
+    fn prompts_are_read_with_their_arguments() {
+        let prompts = [json!({"name": "run_in_shell", "arguments": [{"name": "command"}]})];
+        let profiles = profile_prompts(&prompts);
+        assert!(profiles[0].has("exec"));
+        assert_eq!(profiles[0].capabilities[0].evidence.len(), 2);
     }
 
     #[test]
