@@ -43,8 +43,9 @@ pub struct ScanOutcome {
     pub servers: Vec<ServerSummary>,
     /// In report order.
     pub findings: Vec<Finding>,
-    /// One per container server of the configs, by server name; empty when offline. The digest
-    /// each holds is what a later stage must run (`ResolvedImage::pinned_reference`).
+    /// One per container server of the configs, matched to it by its config entry (two configs
+    /// may each have a server of one name); empty when offline. The digest each holds is what a
+    /// later stage must run (`ResolvedImage::pinned_reference`).
     pub images: Vec<ImageAudit>,
     /// The policy file read, if any.
     pub policy: Option<String>,
@@ -101,7 +102,10 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         .flat_map(|file| file.servers.iter().map(move |s| config_summary(file, s)))
         .collect();
     for server in &mut servers {
-        if let Some(image) = images.iter().find(|i| i.server == server.name) {
+        if let Some(image) = images
+            .iter()
+            .find(|i| server.location.as_ref() == Some(&i.entry))
+        {
             add_image(server, image);
         }
     }
@@ -247,7 +251,7 @@ fn verified_targets<'a>(
 ) -> Vec<sandbox::CaptureTarget<'a>> {
     let mut targets = sandbox::container_targets(configs.iter().flat_map(|f| &f.servers));
     targets.retain_mut(|target| {
-        let Some(audit) = images.iter().find(|i| i.server == target.server.name) else {
+        let Some(audit) = images.iter().find(|i| i.entry == target.server.location) else {
             return false;
         };
         let tampered = audit

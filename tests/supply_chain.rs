@@ -1175,3 +1175,49 @@ fn signatures_by_an_independent_signer_verify_with_its_key_and_are_high_with_ano
         );
     }
 }
+
+#[test]
+fn servers_of_one_name_in_two_configs_each_keep_their_own_image() {
+    let dir = temp_dir("same-name");
+    let mut configs = Vec::new();
+    let mut digests = Vec::new();
+    for team in ["alpha", "beta"] {
+        let image = format!("{}:1", repository(OPEN, team));
+        digests.push(push_image(&image, &format!("the {team} server"), "amd64"));
+        let team_dir = dir.join(team);
+        std::fs::create_dir_all(&team_dir).unwrap();
+        let config = team_dir.join(".mcp.json");
+        let entry = json!({"command": "docker", "args": ["run", "-i", "--rm", image]});
+        std::fs::write(&config, json!({"mcpServers": {"same": entry}}).to_string()).unwrap();
+        configs.push(config);
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-audit"))
+        .arg("scan")
+        .args(&configs)
+        .args(["--format", "json", "--timeout", "5"])
+        .env("DOCKER_CONFIG", dir.join("no-docker-config"))
+        .env_remove("COSIGN_REPOSITORY")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let servers = report["servers"].as_array().unwrap();
+    for (config, digest) in configs.iter().zip(&digests) {
+        let team = config
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let server = servers
+            .iter()
+            .find(|s| {
+                s["location"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(team))
+            })
+            .unwrap_or_else(|| panic!("no server from {team}: {report}"));
+        assert_eq!(server["digest"], digest.as_str(), "{team}: {report}");
+    }
+}

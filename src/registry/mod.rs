@@ -116,6 +116,9 @@ impl SupplyOptions {
 #[derive(Debug, Clone)]
 pub struct ImageAudit {
     pub server: String,
+    /// The server's entry in its config: what tells two servers of one name apart when several
+    /// configs are scanned together.
+    pub entry: Location,
     /// The image as the config writes it.
     pub image: String,
     /// Set when the registry answered and every digest checked out.
@@ -235,6 +238,7 @@ fn progress_bar(enabled: bool, count: usize) -> Option<indicatif::ProgressBar> {
 /// One server's image, as the config gives it.
 struct Target {
     server: String,
+    entry: Location,
     image: String,
     location: Location,
     /// `docker run --platform`, which decides what runs.
@@ -263,6 +267,7 @@ impl Target {
             .filter(|p| !p.is_empty());
         Some(Target {
             server: server.name.clone(),
+            entry: server.location.clone(),
             image: image.text.clone(),
             location,
             platform,
@@ -311,6 +316,7 @@ fn unreachable_audit(target: &Target, rules: &RuleSet, reason: &str) -> ImageAud
     );
     ImageAudit {
         server: target.server.clone(),
+        entry: target.entry.clone(),
         image: target.image.clone(),
         resolved: None,
         signature: None,
@@ -332,6 +338,7 @@ async fn audit_image(
     };
     let mut audit = ImageAudit {
         server: target.server.clone(),
+        entry: target.entry.clone(),
         image: target.image.clone(),
         resolved: None,
         signature: None,
