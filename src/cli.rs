@@ -25,6 +25,10 @@ pub enum Command {
     /// List or explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write, check or describe the policy file (`mcp-audit.toml`): the organisation's trusted
+    /// perimeter and each agent's scope.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +72,11 @@ pub struct ScanArgs {
     /// one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// The policy file. Default: `mcp-audit.toml` beside a config (or in a directory scanned),
+    /// else at the root of the repository holding the first config.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 
     #[command(flatten)]
     pub supply: SupplyArgs,
@@ -119,6 +128,10 @@ pub struct CaptureCommandArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
+    /// The policy file whose signature requirements images must meet. Default: as for `scan`.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     #[command(flatten)]
     pub supply: SupplyArgs,
 }
@@ -165,10 +178,6 @@ pub struct SupplyArgs {
     /// the Sigstore public-good root built into mcp-audit.
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
-
-    /// The policy file, instead of an `mcp-audit.toml` found beside the configs.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -198,4 +207,32 @@ pub enum RulesCommand {
         #[arg(long = "rules", value_name = "DIR")]
         rules: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a policy that admits exactly what the configs use today (images with their
+    /// digests, host packages with their versions, remote URLs, and one scope per config), with
+    /// comments, to tighten from there.
+    Init {
+        /// MCP client configs, or directories to search for them. With none, the current
+        /// directory is searched.
+        #[arg(value_name = "CONFIG")]
+        configs: Vec<PathBuf>,
+        /// Where to write the policy: a file, or `-` for standard output. Default:
+        /// `mcp-audit.toml` beside the first config.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing policy file; without it, an existing file is never overwritten.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a policy file and report every problem with its line; exit 1 when there is any.
+    Check {
+        /// The policy file. Default: `mcp-audit.toml` here, else at the repository's root.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the policy format, for editors to complete and validate with.
+    Schema,
 }

@@ -5,15 +5,19 @@ mod cli;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{CaptureArgs, CaptureCommandArgs, Cli, Command, RulesCommand, ScanArgs, SupplyArgs};
+use cli::{
+    CaptureArgs, CaptureCommandArgs, Cli, Command, PolicyCommand, RulesCommand, ScanArgs,
+    SupplyArgs,
+};
 use mcp_audit::finding::make_visible;
+use mcp_audit::policy::{POLICY_FILE_NAME, PolicyDocument, PolicyError, init};
 use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
 use mcp_audit::rules::RuleSet;
 use mcp_audit::sandbox::{self, Bounds, CaptureOptions, ClientIdentity, Progress, ProgressSink};
 use mcp_audit::scan::{self, ScanInput};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -40,6 +44,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
         Command::Capture(args) => capture(*args),
+        Command::Policy(PolicyCommand::Init {
+            configs,
+            output,
+            force,
+        }) => policy_init(&configs, output.as_deref(), force),
+        Command::Policy(PolicyCommand::Check { file }) => policy_check(file.as_deref()),
+        Command::Policy(PolicyCommand::Schema) => {
+            write_stdout(&mcp_audit::policy::check::schema_text())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules(RulesCommand::List { rules }) => {
             let set = RuleSet::load(&rules)?;
             let mut out = String::new();
@@ -109,6 +123,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         offline: args.offline,
         supply: supply_input(&args.supply),
         capture: capture_options(&args.capture, args.jobs),
+        policy: args.policy.clone(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
@@ -158,7 +173,6 @@ fn supply_input(args: &SupplyArgs) -> SupplyInput {
         certificate_identity_regexp: args.certificate_identity_regexp.clone(),
         certificate_oidc_issuer: args.certificate_oidc_issuer.clone(),
         trusted_root: args.trusted_root.clone(),
-        policy: args.policy.clone(),
         concurrency: None,
         // A bar only for a person watching: not when piped, not in CI.
         progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
@@ -175,6 +189,7 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
         configs,
         capture: capture_options(&args.capture, args.jobs),
         supply: supply_input(&args.supply),
+        policy: args.policy.clone(),
         ..ScanInput::default()
     };
     let outcome = scan::capture(&input)?;
@@ -227,6 +242,106 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `policy init`: the policy admitting what the configs use, beside the first config, at
+/// `--output`, or on standard output; never over an existing file without `--force`.
+fn policy_init(paths: &[PathBuf], output: Option<&Path>, force: bool) -> Result<ExitCode> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let configs = mcp_audit::config::load_configs(&paths)?;
+    let Some(first) = configs.first() else {
+        bail!("no config to write a policy for");
+    };
+    let first_dir = Path::new(&first.path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let target = match output {
+        Some(path) if path == Path::new("-") => None,
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(first_dir.join(POLICY_FILE_NAME)),
+    };
+    let policy_dir = target
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let locked = init::locked_images(&first_dir);
+    let text = init::write_policy(&configs, policy_dir, &locked);
+    // What init writes must pass `policy check`; anything else is a bug here, not the user's.
+    PolicyDocument::parse(&text, "the generated policy", policy_dir)
+        .context("the policy written by init does not check")?;
+    let Some(target) = target else {
+        write_stdout(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    if target.exists() && !force {
+        bail!(
+            "{} exists; pass --force to replace it, or --output to write elsewhere",
+            target.display()
+        );
+    }
+    std::fs::write(&target, &text)
+        .with_context(|| format!("writing the policy to {}", target.display()))?;
+    let servers: usize = configs.iter().map(|f| f.servers.len()).sum();
+    eprintln!(
+        "mcp-audit: wrote {} admitting the {servers} servers of {} config{}",
+        target.display(),
+        configs.len(),
+        if configs.len() == 1 { "" } else { "s" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `policy check`: every problem with its line on standard output, exit 1 when there is any.
+fn policy_check(file: Option<&Path>) -> Result<ExitCode> {
+    let Some(path) = mcp_audit::policy::discover(file, &[PathBuf::from(".")]) else {
+        bail!("no {POLICY_FILE_NAME} here or at the repository's root; name the file to check");
+    };
+    match PolicyDocument::load(&path) {
+        Ok(document) => {
+            let file = &document.file;
+            let perimeter = file.perimeter.as_ref().map(|p| p.get_ref());
+            let count =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            let summary = match perimeter {
+                Some(p) => format!(
+                    "a perimeter of {}, {}, {} and {}",
+                    count(p.images.len(), "image rule"),
+                    count(p.hosts.len(), "host rule"),
+                    count(p.remotes.len(), "remote rule"),
+                    count(p.deny.len(), "denial")
+                ),
+                None => "no perimeter".to_string(),
+            };
+            write_stdout(&format!(
+                "{}: valid: {summary}; {}; {}\n",
+                document.shown,
+                count(file.scopes.len(), "scope"),
+                count(file.images.rules.len(), "image signature rule")
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(PolicyError::Invalid { path, problems }) => {
+            let mut out = String::new();
+            for problem in &problems {
+                out.push_str(&format!("{path}:{problem}\n"));
+            }
+            out.push_str(&format!(
+                "{path}: {} problem{}\n",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            ));
+            write_stdout(&out)?;
+            Ok(ExitCode::from(1))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn capture_options(args: &CaptureArgs, jobs: Option<usize>) -> CaptureOptions {

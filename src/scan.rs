@@ -7,6 +7,8 @@
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
 use crate::finding::{Finding, sort_findings};
+use crate::policy::enforce::{self, Subjects};
+use crate::policy::{self, PolicyDocument, PolicyError};
 use crate::registry::{self, ImageAudit, SupplyError, SupplyInput};
 use crate::report::ServerSummary;
 use crate::rules::capabilities;
@@ -34,6 +36,9 @@ pub struct ScanInput {
     pub supply: SupplyInput,
     /// How container servers are captured when not offline.
     pub capture: CaptureOptions,
+    /// The policy file (`--policy`), instead of an `mcp-audit.toml` found beside the configs
+    /// or at the repository's root.
+    pub policy: Option<PathBuf>,
 }
 
 /// What a scan found, ready for a report.
@@ -67,6 +72,8 @@ pub enum ScanError {
     Supply(#[from] SupplyError),
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
 }
 
 /// Run every stage. Call it inside a rayon pool to bound the engine's threads.
@@ -84,14 +91,16 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         .collect::<Result<_, _>>()?;
     let saved = captures.len();
 
+    // One read of the policy serves every stage, offline too: the perimeter is about entries.
+    let document = read_policy(input, &configs)?;
     let mut findings = config::lint::lint_configs(&configs, &rules);
-    let (images, policy) = if input.offline {
-        (Vec::new(), None)
+    let images = if input.offline {
+        Vec::new()
     } else {
         if !sandbox::container_targets(configs.iter().flat_map(|f| &f.servers)).is_empty() {
             sandbox::require_runtime(&input.capture)?;
         }
-        audit_images(input, &configs, &rules)?
+        audit_images(input, &configs, document.as_ref(), &rules)?
     };
     for image in &images {
         findings.extend(image.findings.iter().cloned());
@@ -138,6 +147,14 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         &capabilities::BUILTIN,
     ));
     findings.extend(capabilities::harden_containers(&configs, &captures, &rules));
+    if let Some(document) = &document {
+        let subjects = Subjects {
+            configs: &configs,
+            captures: &captures,
+            images: &images,
+        };
+        findings.extend(enforce::enforce(document, &subjects, &rules));
+    }
     sort_findings(&mut findings);
     servers.extend(captures[..saved].iter().map(capture_summary));
     Ok(ScanOutcome {
@@ -146,24 +163,16 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         servers,
         findings,
         images,
-        policy,
+        policy: document.map(|d| d.shown),
     })
 }
 
-/// The registry stage over every container server; the policy is `--policy` or the first
-/// `mcp-audit.toml` beside a config or in a directory scanned.
-fn audit_images(
+/// The policy: `--policy`, else the first `mcp-audit.toml` beside a config or in a directory
+/// scanned, else at the root of the repository holding the first config.
+fn read_policy(
     input: &ScanInput,
     configs: &[ConfigFile],
-    rules: &RuleSet,
-) -> Result<(Vec<ImageAudit>, Option<String>), ScanError> {
-    let servers: Vec<&Server> = configs.iter().flat_map(|f| &f.servers).collect();
-    if !servers
-        .iter()
-        .any(|s| matches!(s.launch, config::Launch::Container { .. }))
-    {
-        return Ok((Vec::new(), None));
-    }
+) -> Result<Option<PolicyDocument>, ScanError> {
     let mut dirs: Vec<PathBuf> = configs
         .iter()
         .filter_map(|f| std::path::Path::new(&f.path).parent().map(PathBuf::from))
@@ -176,9 +185,28 @@ fn audit_images(
         })
         .collect();
     dirs.extend(input.configs.iter().filter(|p| p.is_dir()).cloned());
-    let (options, policy) = registry::prepare(&input.supply, &dirs)?;
-    let images = registry::audit_images(&servers, &options, &policy, rules);
-    Ok((images, policy.source))
+    let Some(path) = policy::discover(input.policy.as_deref(), &dirs) else {
+        return Ok(None);
+    };
+    Ok(Some(PolicyDocument::load(&path)?))
+}
+
+/// The registry stage over every container server, with the policy's signature requirements.
+fn audit_images(
+    input: &ScanInput,
+    configs: &[ConfigFile],
+    document: Option<&PolicyDocument>,
+    rules: &RuleSet,
+) -> Result<Vec<ImageAudit>, ScanError> {
+    let servers: Vec<&Server> = configs.iter().flat_map(|f| &f.servers).collect();
+    if !servers
+        .iter()
+        .any(|s| matches!(s.launch, config::Launch::Container { .. }))
+    {
+        return Ok(Vec::new());
+    }
+    let (options, policy) = registry::prepare(&input.supply, document)?;
+    Ok(registry::audit_images(&servers, &options, &policy, rules))
 }
 
 fn add_image(server: &mut ServerSummary, image: &ImageAudit) {
@@ -218,7 +246,8 @@ pub struct CaptureOutcome {
 pub fn capture(input: &ScanInput) -> Result<CaptureOutcome, ScanError> {
     let rules = RuleSet::load(&input.rule_dirs)?;
     let configs = config::load_configs(&input.configs)?;
-    let (images, _) = audit_images(input, &configs, &rules)?;
+    let document = read_policy(input, &configs)?;
+    let images = audit_images(input, &configs, document.as_ref(), &rules)?;
     let targets = verified_targets(&configs, &images);
     let mut servers = sandbox::capture_servers(&targets, &input.capture, &rules)?;
     // The registry stage's findings go with their server; one whose image did not verify was

@@ -706,6 +706,17 @@ fn mount_source(value: &str) -> Option<String> {
     if kind == "bind" { source } else { None }
 }
 
+/// The program a host server runs (base name, lower-cased, without `.exe` or `.cmd`) and the
+/// package spec its runner fetches, if it is a runner (`npx -y pkg@1` → `npx`, `pkg@1`).
+pub fn host_package<'a>(
+    command: &Located<String>,
+    args: &'a [Located<String>],
+) -> (String, Option<&'a Located<String>>) {
+    let program = program_name(&command.value);
+    let spec = package_spec(&program, args).map(|(_, spec)| spec);
+    (program, spec)
+}
+
 /// How a package runner names its package's version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Runner {

@@ -1,12 +1,20 @@
-//! The trust policy: `mcp-audit.toml`, read into typed requirements for each image (whether a
-//! signature is required, which keys and keyless identities are accepted), merged with the
-//! command line's `--key` and identity flags. It decides what is required; it verifies nothing.
+//! The policy, `mcp-audit.toml`: found once per run, checked, and read into what the stages
+//! need: each image's signature requirement (merged with `--key` and identity flags) for the
+//! registry stage, and the perimeter and scopes that `enforce` holds servers to. It verifies
+//! nothing itself.
+
+pub mod check;
+pub mod enforce;
+pub mod init;
+pub mod model;
+pub mod pattern;
 
 use crate::registry::trust::{
     IdentityPattern, KeylessIdentity, TrustError, TrustRequirement, TrustedKey,
 };
-use regex::Regex;
-use serde::Deserialize;
+use check::{Lines, Problem};
+use model::{IdentityEntry, PolicyFile};
+use pattern::Pattern;
 use std::path::{Path, PathBuf};
 
 /// The policy file's name, looked for beside the configs scanned.
@@ -21,47 +29,88 @@ pub enum PolicyError {
     },
     #[error("the policy {path} is not valid: {message}")]
     Parse { path: String, message: String },
+    #[error("the policy {path} is not valid:{}", problems.iter().map(|p| format!("\n  {path}:{p}")).collect::<String>())]
+    Invalid {
+        path: String,
+        problems: Vec<Problem>,
+    },
     #[error("the policy {path}: {source}")]
     Trust { path: String, source: TrustError },
 }
 
-/// The file as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyFile {
-    #[serde(default)]
-    images: ImagesSection,
+/// A policy file, found, checked and read: the model with every rule's span, and what turns a
+/// span into a line.
+#[derive(Debug)]
+pub struct PolicyDocument {
+    /// The path as messages and findings show it.
+    pub shown: String,
+    /// The directory key paths are relative to.
+    pub base: PathBuf,
+    pub file: PolicyFile,
+    lines: Lines,
 }
 
-/// `[images]`: the requirement for every image, and `[[images.rule]]` for some of them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImagesSection {
-    require_signature: Option<bool>,
-    #[serde(default)]
-    keys: Vec<PathBuf>,
-    #[serde(default)]
-    identities: Vec<IdentityEntry>,
-    #[serde(default, rename = "rule")]
-    rules: Vec<RuleEntry>,
+impl PolicyDocument {
+    /// Read and check a policy file; every problem is reported, each with its line.
+    pub fn load(path: &Path) -> Result<PolicyDocument, PolicyError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        PolicyDocument::parse(&text, &shown, base)
+    }
+
+    pub fn parse(text: &str, shown: &str, base: &Path) -> Result<PolicyDocument, PolicyError> {
+        let file = check::check(text, base).map_err(|problems| PolicyError::Invalid {
+            path: shown.to_string(),
+            problems,
+        })?;
+        Ok(PolicyDocument {
+            shown: shown.to_string(),
+            base: base.to_path_buf(),
+            file,
+            lines: Lines::new(text),
+        })
+    }
+
+    /// The line a span starts on.
+    pub fn line(&self, span: &std::ops::Range<usize>) -> u32 {
+        self.lines.line(span.start)
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdentityEntry {
-    identity: Option<String>,
-    identity_regexp: Option<String>,
-    issuer: String,
+/// Where the policy is: `explicit` (`--policy`), else `mcp-audit.toml` in the first of `dirs`
+/// (the configs' directories, then directories scanned) that has one, else at the root of the
+/// repository holding the first of them (the nearest ancestor with a `.git`).
+pub fn discover(explicit: Option<&Path>, dirs: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    if let Some(found) = dirs
+        .iter()
+        .map(|dir| dir.join(POLICY_FILE_NAME))
+        .find(|path| path.is_file())
+    {
+        return Some(found);
+    }
+    let start = std::fs::canonicalize(dirs.first()?).ok()?;
+    let root = start.ancestors().find(|dir| dir.join(".git").exists())?;
+    let path = root.join(POLICY_FILE_NAME);
+    path.is_file().then(|| shorten(&path))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleEntry {
-    server: Option<String>,
-    image: Option<String>,
-    require_signature: Option<bool>,
-    keys: Option<Vec<PathBuf>>,
-    identities: Option<Vec<IdentityEntry>>,
+/// A path under the current directory as a relative one, as reports show config paths.
+fn shorten(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Requirements, resolved: key files read and patterns compiled.
@@ -76,7 +125,7 @@ pub struct Policy {
 #[derive(Debug, Clone)]
 struct ImageRule {
     server: Option<String>,
-    image: Option<Regex>,
+    image: Option<Pattern>,
     requirement: TrustRequirement,
 }
 
@@ -99,13 +148,7 @@ impl Policy {
     /// Read a policy file; the flags' keys and identities are added to every requirement in it.
     /// Key paths are relative to the file.
     pub fn load(path: &Path, flags: &Policy) -> Result<Policy, PolicyError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Policy::parse(&text, &shown, base, flags)
+        Policy::from_document(&PolicyDocument::load(path)?, flags)
     }
 
     pub fn parse(
@@ -114,28 +157,32 @@ impl Policy {
         base: &Path,
         flags: &Policy,
     ) -> Result<Policy, PolicyError> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError::Parse {
-            path: shown.to_string(),
-            message: e.to_string(),
-        })?;
+        Policy::from_document(&PolicyDocument::parse(text, shown, base)?, flags)
+    }
+
+    /// The signature requirements a checked policy states: `[images]`, then each
+    /// `[[images.rule]]`, then each `[[perimeter.image]]` that names signers.
+    pub fn from_document(document: &PolicyDocument, flags: &Policy) -> Result<Policy, PolicyError> {
+        let shown = &document.shown;
+        let base = document.base.as_path();
         let trust = |source| PolicyError::Trust {
             path: shown.to_string(),
             source,
         };
-        let section = file.images;
+        let pattern = |text: &str| {
+            Pattern::glob(text).map_err(|problem| {
+                trust(TrustError::Pattern {
+                    pattern: text.to_string(),
+                    problem,
+                })
+            })
+        };
+        let section = &document.file.images;
         let keys = read_keys(&section.keys, base).map_err(trust)?;
         let identities = identities(&section.identities).map_err(trust)?;
         let default = requirement(section.require_signature, keys, identities, &flags.default);
         let mut rules = Vec::new();
-        for (index, rule) in section.rules.into_iter().enumerate() {
-            if rule.server.is_none() && rule.image.is_none() {
-                return Err(PolicyError::Parse {
-                    path: shown.to_string(),
-                    message: format!(
-                        "images.rule[{index}] names neither a `server` nor an `image`"
-                    ),
-                });
-            }
+        for rule in &section.rules {
             let keys = match &rule.keys {
                 Some(keys) => read_keys(keys, base).map_err(trust)?,
                 None => default.keys.clone(),
@@ -147,9 +194,26 @@ impl Policy {
             // A rule says all it requires: unsaid, a signature is required when it names signers
             // (its own or the default's), whatever `[images]` says for other images.
             rules.push(ImageRule {
-                server: rule.server,
-                image: rule.image.as_deref().map(glob).transpose().map_err(trust)?,
+                server: rule.server.clone(),
+                image: rule.image.as_deref().map(pattern).transpose()?,
                 requirement: requirement(rule.require_signature, keys, identities, &flags.default),
+            });
+        }
+        // The perimeter's signers are required of the images they admit: the registry stage
+        // verifies them, and `enforce` reports the rule that asked.
+        let perimeter = document.file.perimeter.as_ref().map(|p| p.get_ref());
+        for entry in perimeter.map_or(&[][..], |p| &p.images[..]) {
+            let allow = entry.get_ref();
+            if allow.keys.is_none() && allow.identities.is_none() {
+                continue;
+            }
+            let keys = read_keys(allow.keys.as_deref().unwrap_or_default(), base).map_err(trust)?;
+            let identities =
+                self::identities(allow.identities.as_deref().unwrap_or_default()).map_err(trust)?;
+            rules.push(ImageRule {
+                server: None,
+                image: Some(pattern(&allow.image)?),
+                requirement: requirement(Some(true), keys, identities, &flags.default),
             });
         }
         Ok(Policy {
@@ -165,9 +229,10 @@ impl Policy {
             .iter()
             .find(|rule| {
                 rule.server.as_deref().is_none_or(|s| s == server)
-                    && rule.image.as_ref().is_none_or(|pattern| {
-                        pattern.is_match(image) || pattern.is_match(image_name(image))
-                    })
+                    && rule
+                        .image
+                        .as_ref()
+                        .is_none_or(|pattern| pattern.matches_image(image))
             })
             .map_or_else(|| self.default.clone(), |rule| rule.requirement.clone())
     }
@@ -227,25 +292,6 @@ fn identities(entries: &[IdentityEntry]) -> Result<Vec<KeylessIdentity>, TrustEr
             })
         })
         .collect()
-}
-
-/// A shell-style pattern (`*` for any run of characters) as an anchored regex.
-fn glob(pattern: &str) -> Result<Regex, TrustError> {
-    let body: Vec<String> = pattern.split('*').map(regex::escape).collect();
-    Regex::new(&format!("^{}$", body.join(".*"))).map_err(|e| TrustError::Pattern {
-        pattern: pattern.to_string(),
-        problem: e.to_string(),
-    })
-}
-
-/// An image without its tag and digest: `ghcr.io/org/x:1@sha256:…` → `ghcr.io/org/x`.
-fn image_name(image: &str) -> &str {
-    let name = image.split('@').next().unwrap_or(image);
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[slash..].find(':') {
-        Some(colon) => &name[..slash + colon],
-        None => name,
-    }
 }
 
 #[cfg(test)]
@@ -341,12 +387,5 @@ mod tests {
         ));
         assert_eq!(policy.requirement("payments", "vendor/pay:2").keys.len(), 1);
         assert!(!policy.requirement("legacy-notes", "old/notes").required);
-    }
-
-    #[test]
-    fn image_names_drop_tags_and_digests() {
-        assert_eq!(image_name("ghcr.io/a/b:1@sha256:00"), "ghcr.io/a/b");
-        assert_eq!(image_name("localhost:5000/a"), "localhost:5000/a");
-        assert_eq!(image_name("mcp/fetch"), "mcp/fetch");
     }
 }

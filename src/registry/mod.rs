@@ -404,8 +404,6 @@ pub struct SupplyInput {
     pub certificate_oidc_issuer: Option<String>,
     /// A Sigstore `trusted_root.json` instead of the built-in public-good root.
     pub trusted_root: Option<PathBuf>,
-    /// A policy file instead of an `mcp-audit.toml` found beside the configs.
-    pub policy: Option<PathBuf>,
     /// How many images are audited at once (default 8).
     pub concurrency: Option<usize>,
     pub progress: bool,
@@ -423,11 +421,11 @@ pub enum SupplyError {
     Flags(String),
 }
 
-/// Read what the settings name (trust root, keys, policy) into the options and policy the
-/// stage runs with. `policy_dirs` are where an `mcp-audit.toml` is looked for, in order.
+/// Read what the settings name (trust root, keys) into the options the stage runs with, and
+/// merge the flags' signers with the policy file's requirements, when there is one.
 pub fn prepare(
     input: &SupplyInput,
-    policy_dirs: &[PathBuf],
+    document: Option<&crate::policy::PolicyDocument>,
 ) -> Result<(SupplyOptions, Policy), SupplyError> {
     let trust_root = match &input.trusted_root {
         Some(path) => TrustRoot::from_file(path)?,
@@ -481,15 +479,8 @@ pub fn prepare(
         }
     };
     let flags = Policy::from_flags(keys, identity.into_iter().collect());
-    let file = match &input.policy {
-        Some(path) => Some(path.clone()),
-        None => policy_dirs
-            .iter()
-            .map(|dir| dir.join(crate::policy::POLICY_FILE_NAME))
-            .find(|path| path.is_file()),
-    };
-    let policy = match file {
-        Some(path) => Policy::load(&path, &flags)?,
+    let policy = match document {
+        Some(document) => Policy::from_document(document, &flags)?,
         None => flags,
     };
     Ok((options, policy))

@@ -38,6 +38,7 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "rules/capture.yaml",
         include_str!("../../rules/capture.yaml"),
     ),
+    ("rules/policy.yaml", include_str!("../../rules/policy.yaml")),
 ];
 
 /// One rule file: a list of rules.
