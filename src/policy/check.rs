@@ -4,7 +4,6 @@
 
 use super::model::{IdentityEntry, PolicyFile};
 use super::pattern::Pattern;
-use crate::rules::capabilities;
 use serde_json::Value;
 use std::fmt;
 use std::ops::Range;
@@ -293,7 +292,7 @@ pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 /// The checks a schema cannot say: patterns compile, signers are whole, key files exist,
-/// a denial selects something, capabilities are ones the lexicon infers.
+/// a denial selects something.
 fn check_values(file: &PolicyFile, text: &str, base: &Path) -> Vec<(Range<usize>, String)> {
     let mut found = Vec::new();
     let whole = 0..text.len().min(1);
@@ -401,21 +400,6 @@ fn check_values(file: &PolicyFile, text: &str, base: &Path) -> Vec<(Range<usize>
         }
         for tool in &scope.deny_tools {
             pattern(&tool.span(), tool.get_ref(), &mut found);
-        }
-        let known: Vec<&str> = capabilities::BUILTIN
-            .entries()
-            .map(|e| e.name.as_str())
-            .collect();
-        for capability in &scope.deny_capabilities {
-            let name = capability.get_ref().as_str();
-            if !known.contains(&name) {
-                let mut message = format!("`{name}` is no capability mcp-audit infers");
-                match closest(name, &known) {
-                    Some(near) => message.push_str(&format!("; did you mean `{near}`?")),
-                    None => message.push_str(&format!("; it knows {}", known.join(", "))),
-                }
-                found.push((capability.span(), message));
-            }
         }
     }
     found

@@ -605,6 +605,92 @@ fn admits_remote(allow: &RemoteAllow, url: &str, transport: Transport) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::syntax::Syntax;
+    use crate::registry::{ResolvedImage, SignatureOutcome};
+
+    const PINNED: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const OTHER: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[test]
+    fn every_rule_raised_here_is_documented_in_the_policy_rules() {
+        let set = RuleSet::load(&[]).unwrap();
+        for id in RULE_IDS {
+            let rule = set.get(id).unwrap_or_else(|| panic!("{id} is not a rule"));
+            assert!(!rule.is_text_rule(), "{id} is raised by code");
+            assert_eq!(rule.category, crate::finding::Category::Policy);
+        }
+        let documented = set
+            .iter()
+            .filter(|r| {
+                set.source_of(&r.id)
+                    .is_some_and(|p| p.ends_with("policy.yaml"))
+            })
+            .count();
+        assert_eq!(documented, RULE_IDS.len());
+    }
+
+    /// Online, the registry stage's digest and signature are held to the admitting rule.
+    #[test]
+    fn the_resolved_digest_and_signer_are_held_to_the_rule_that_admits_the_image() {
+        let policy = PolicyDocument::parse(
+            &format!(
+                "[perimeter]\n\n[[perimeter.image]]\nimage = \"ghcr.io/acme/*\"\ndigests = [\"{PINNED}\"]\nidentities = [{{ identity = \"release@acme.example\", issuer = \"https://accounts.google.com\" }}]\n"
+            ),
+            "mcp-audit.toml",
+            Path::new("."),
+        )
+        .unwrap();
+        let config = crate::config::parse_config(
+            "a.json",
+            r#"{"mcpServers": {"tools": {"command": "docker", "args": ["run", "-i", "--rm", "ghcr.io/acme/tools:1"]}}}"#,
+            Some(Syntax::Jsonc),
+        )
+        .unwrap()
+        .unwrap();
+        let server = &config.servers[0];
+        let audit = |digest: &str, verified: bool| ImageAudit {
+            server: server.name.clone(),
+            entry: server.location.clone(),
+            image: "ghcr.io/acme/tools:1".to_string(),
+            resolved: Some(ResolvedImage {
+                repository: "ghcr.io/acme/tools".to_string(),
+                digest: digest.to_string(),
+                platform: None,
+                index_digest: None,
+            }),
+            signature: Some(SignatureOutcome {
+                verified,
+                error: (!verified).then(|| "no signature".to_string()),
+                ..SignatureOutcome::default()
+            }),
+            findings: Vec::new(),
+        };
+        let rules = RuleSet::load(&[]).unwrap();
+        let run = |images: &[ImageAudit]| {
+            let configs = std::slice::from_ref(&config);
+            let subjects = Subjects {
+                configs,
+                captures: &[],
+                images,
+            };
+            enforce(&policy, &subjects, &rules)
+        };
+        assert!(run(&[audit(PINNED, true)]).is_empty());
+        assert!(run(&[]).is_empty(), "offline, nothing to hold them to");
+        let found = run(&[audit(OTHER, false)]);
+        let ids: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(ids, [DIGEST_NOT_ADMITTED, SIGNER_NOT_VERIFIED]);
+        for finding in &found {
+            assert!(
+                finding.message.contains("decided by mcp-audit.toml:3 "),
+                "{}",
+                finding.message
+            );
+            assert_eq!(finding.location.as_ref(), Some(&server.location));
+        }
+        assert!(found[0].message.contains(OTHER));
+        assert!(found[1].message.contains("no signature"));
+    }
 
     #[test]
     fn packages_split_into_name_and_version() {

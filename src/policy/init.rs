@@ -121,8 +121,13 @@ pub fn write_policy(configs: &[ConfigFile], policy_dir: &Path, locked: &[LockedI
         "# mcp-audit policy: the organisation's trusted perimeter and each agent's scope.\n",
     );
     out.push_str(&format!(
-        "# Written by `mcp-audit policy init` from {}: it admits exactly what they use today.\n",
-        names.join(", ")
+        "# Written by `mcp-audit policy init` from {}: it admits exactly what {} today.\n",
+        names.join(", "),
+        if names.len() == 1 {
+            "it uses"
+        } else {
+            "they use"
+        }
     ));
     out.push_str(
         "# Tighten it, commit it, and run `mcp-audit scan` in CI: a server outside the perimeter\n\

@@ -2,8 +2,10 @@
 //! JSON Schema from it, and `check` walks documents against that schema. Every rule keeps its
 //! span, so a finding can name the line that decided it. Nothing here judges a server.
 
-use schemars::JsonSchema;
+use crate::rules::capabilities;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use toml::Spanned;
 
@@ -202,6 +204,28 @@ pub struct Scope {
     /// Capabilities the agent's tools must not have (`exec`, `file-write`, …; see
     /// `rules/capabilities.yaml`).
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
+    #[schemars(with = "Vec<CapabilityName>")]
     pub deny_capabilities: Vec<Spanned<String>>,
+}
+
+/// A capability the built-in lexicon infers: the schema lists them, so editors complete them
+/// and `policy check` refuses a misspelt one.
+pub struct CapabilityName;
+
+impl JsonSchema for CapabilityName {
+    fn schema_name() -> Cow<'static, str> {
+        "Capability".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = capabilities::BUILTIN
+            .entries()
+            .map(|e| e.name.as_str())
+            .collect();
+        json_schema!({
+            "type": "string",
+            "enum": names,
+            "description": "A capability inferred from a tool's name, description and schema."
+        })
+    }
 }

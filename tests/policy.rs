@@ -1,0 +1,490 @@
+//! The policy end to end, with the real binary on the configs in `fixtures/policy`: every rule
+//! kind raised on the server's entry and naming the policy line that decided it; `policy init`
+//! on a held-out config, then a grown config scanned against what it wrote; `policy check`;
+//! discovery beside a config and at a repository's root; the committed JSON Schema.
+
+mod cli;
+
+use cli::mcp_audit;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-audit");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mcp-audit-policy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Run {
+    code: i32,
+    report: Value,
+    stderr: String,
+}
+
+/// An offline scan, as JSON, from `dir`.
+fn scan_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(BIN)
+        .args(["scan", "--offline", "--format", "json"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        report: serde_json::from_slice(&output.stdout).unwrap_or(Value::Null),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn scan(args: &[&str]) -> Run {
+    scan_in(&root(), args)
+}
+
+fn policy_findings(run: &Run) -> Vec<&Value> {
+    run.report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no report: {}", run.stderr))
+        .iter()
+        .filter(|f| f["category"] == "policy")
+        .collect()
+}
+
+/// The 1-based line of the first line of `path` that contains `needle`.
+fn line_of(path: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    text.lines()
+        .position(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not in {path}"))
+        + 1
+}
+
+/// The line of the `[[…]]` table header above the line holding `needle`.
+fn table_of(path: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = line_of(path, needle) - 1;
+    (0..=at)
+        .rev()
+        .find(|&i| lines[i].starts_with('['))
+        .expect("a table header")
+        + 1
+}
+
+/// The finding is located on its server's entry: the entry's file and line.
+fn assert_on_entry(run: &Run, finding: &Value) {
+    let server = finding["server"].as_str().unwrap();
+    let entry = run.report["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == server)
+        .unwrap_or_else(|| panic!("no server {server}"));
+    assert_eq!(
+        finding["location"]["path"], entry["location"]["path"],
+        "{finding}"
+    );
+    assert_eq!(
+        finding["location"]["line"], entry["location"]["line"],
+        "{finding}"
+    );
+}
+
+/// Exactly these policy findings: (server, tool, rule, severity, policy path and line).
+fn assert_policy(run: &Run, expected: &[(&str, Option<&str>, &str, &str, String)]) {
+    let found = policy_findings(run);
+    for finding in &found {
+        assert_on_entry(run, finding);
+    }
+    let mut got: Vec<(String, Option<String>, String, String)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["server"].as_str().unwrap().to_string(),
+                f["tool"].as_str().map(str::to_string),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, Option<String>, String, String)> = expected
+        .iter()
+        .map(|(server, tool, rule, severity, _)| {
+            (
+                server.to_string(),
+                tool.map(str::to_string),
+                rule.to_string(),
+                severity.to_string(),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "{}", run.report["findings"]);
+    for (server, tool, rule, _, decided) in expected {
+        let finding = found
+            .iter()
+            .find(|f| {
+                f["server"] == *server && f["rule_id"] == *rule && f["tool"].as_str() == *tool
+            })
+            .unwrap();
+        let message = finding["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("decided by {decided}")),
+            "{server} {rule}: `{message}` does not say `decided by {decided}`"
+        );
+    }
+}
+
+const RULES: &str = "fixtures/policy/rules/mcp-audit.toml";
+
+#[test]
+fn every_perimeter_and_scope_rule_names_its_policy_line_on_the_servers_entry() {
+    let run = scan(&[
+        "fixtures/policy/rules/perimeter/.mcp.json",
+        "fixtures/policy/rules/support/.mcp.json",
+        "--tools",
+        "fixtures/policy/tools/shell.json",
+        "--policy",
+        RULES,
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let at = |line: usize| format!("{RULES}:{line} ");
+    let acme = table_of(RULES, "image = \"ghcr.io/acme/*\"");
+    let hub = table_of(RULES, "image = \"docker.io/mcp/*\"");
+    assert_policy(
+        &run,
+        &[
+            ("acme-unpinned", None, "MCP705", "high", at(acme)),
+            ("acme-other-digest", None, "MCP706", "high", at(acme)),
+            (
+                "leaky",
+                None,
+                "MCP702",
+                "critical",
+                at(table_of(RULES, "docker.io/mcp/leaky-*")),
+            ),
+            (
+                "elsewhere",
+                None,
+                "MCP701",
+                "high",
+                format!("{RULES}:{acme}, {hub} "),
+            ),
+            (
+                "npx-old",
+                None,
+                "MCP701",
+                "high",
+                at(table_of(RULES, "package = \"@acme/*\"")),
+            ),
+            (
+                "remote-sse",
+                None,
+                "MCP701",
+                "high",
+                at(table_of(RULES, "url = \"https://mcp.acme.example/*\"")),
+            ),
+            (
+                "mail",
+                None,
+                "MCP710",
+                "medium",
+                at(table_of(RULES, "configs = [\"support/**\"]")),
+            ),
+            (
+                "mail",
+                None,
+                "MCP711",
+                "medium",
+                at(line_of(RULES, "max_servers = 3")),
+            ),
+            (
+                "docs",
+                None,
+                "MCP711",
+                "medium",
+                at(line_of(RULES, "max_servers = 3")),
+            ),
+            (
+                "shell",
+                Some("drop_ticket"),
+                "MCP712",
+                "high",
+                at(line_of(RULES, "deny_tools")),
+            ),
+            (
+                "shell",
+                Some("run_command"),
+                "MCP712",
+                "high",
+                at(line_of(RULES, "deny_capabilities")),
+            ),
+        ],
+    );
+    let denied = policy_findings(&run)
+        .into_iter()
+        .find(|f| f["rule_id"] == "MCP702")
+        .unwrap();
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("sends what it reads to a third party"),
+        "the denial's reason is shown: {denied}"
+    );
+}
+
+#[test]
+fn host_and_remote_servers_are_refused_where_the_perimeter_forbids_them() {
+    // No --policy: the `mcp-audit.toml` beside the config is the one used.
+    let run = scan(&["fixtures/policy/host-forbidden/.mcp.json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let policy = "fixtures/policy/host-forbidden/mcp-audit.toml";
+    assert!(
+        run.stderr.contains(&format!("policy {policy}")),
+        "{}",
+        run.stderr
+    );
+    assert_policy(
+        &run,
+        &[
+            (
+                "filesystem",
+                None,
+                "MCP703",
+                "high",
+                format!("{policy}:{} ", line_of(policy, "allow_host = false")),
+            ),
+            (
+                "weather",
+                None,
+                "MCP704",
+                "high",
+                format!("{policy}:{} ", line_of(policy, "allow_remote = false")),
+            ),
+        ],
+    );
+    // A URL's query, where keys are passed, is not repeated.
+    assert!(!run.report["findings"].to_string().contains("key=abc"));
+}
+
+/// The issue's check: a policy written from a held-out config; a grown config that keeps its
+/// servers and adds one from another registry, a host `npx` server and a remote URL.
+#[test]
+fn a_policy_initialised_on_one_config_catches_every_server_added_in_another() {
+    let dir = temp_dir("init-grown");
+    let policy = dir.join("mcp-audit.toml");
+    let policy_arg = policy.to_str().unwrap();
+    let out = mcp_audit(&[
+        "policy",
+        "init",
+        "fixtures/policy/held-out/.mcp.json",
+        "--output",
+        policy_arg,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let held_out = scan(&["fixtures/policy/held-out/.mcp.json", "--policy", policy_arg]);
+    assert!(
+        policy_findings(&held_out).is_empty(),
+        "the configs a policy was written from pass it: {}",
+        held_out.report["findings"]
+    );
+
+    let run = scan(&["fixtures/policy/grown/.mcp.json", "--policy", policy_arg]);
+    let found = policy_findings(&run);
+    for added in ["tools", "filesystem", "weather"] {
+        let on_it: Vec<&&Value> = found.iter().filter(|f| f["server"] == added).collect();
+        assert!(
+            on_it
+                .iter()
+                .any(|f| matches!(f["severity"].as_str(), Some("medium" | "high" | "critical"))),
+            "{added} has no policy finding of medium or above: {}",
+            run.report["findings"]
+        );
+        for finding in on_it {
+            assert_on_entry(&run, finding);
+            assert!(
+                finding["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("decided by {policy_arg}:")),
+                "{finding}"
+            );
+        }
+    }
+    for original in ["fetch", "github", "time"] {
+        assert!(
+            !found.iter().any(|f| f["server"] == original),
+            "{original} is in the perimeter: {}",
+            run.report["findings"]
+        );
+    }
+}
+
+#[test]
+fn init_writes_beside_the_first_config_and_never_over_a_policy_without_force() {
+    let dir = temp_dir("init-beside");
+    std::fs::copy(
+        root().join("fixtures/policy/held-out/.mcp.json"),
+        dir.join(".mcp.json"),
+    )
+    .unwrap();
+    let init = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["policy", "init", ".mcp.json"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(init(&[]).status.code(), Some(0));
+    let written = std::fs::read_to_string(dir.join("mcp-audit.toml")).unwrap();
+    assert!(written.contains("configs = [\".mcp.json\"]"), "{written}");
+
+    std::fs::write(dir.join("mcp-audit.toml"), "# hand-written\n").unwrap();
+    let refused = init(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mcp-audit.toml")).unwrap(),
+        "# hand-written\n"
+    );
+    assert_eq!(init(&["--force"]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mcp-audit.toml")).unwrap(),
+        written
+    );
+}
+
+#[test]
+fn the_committed_schema_is_what_the_types_generate() {
+    let out = mcp_audit(&["policy", "schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let committed =
+        std::fs::read_to_string(root().join("schemas/mcp-audit.policy.schema.json")).unwrap();
+    assert!(
+        committed == String::from_utf8_lossy(&out.stdout),
+        "schemas/mcp-audit.policy.schema.json is stale: regenerate it with \
+         `mcp-audit policy schema > schemas/mcp-audit.policy.schema.json`"
+    );
+}
+
+#[test]
+fn what_init_writes_and_the_fixture_policies_validate_against_the_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/mcp-audit.policy.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let out = mcp_audit(&[
+        "policy",
+        "init",
+        "fixtures/policy/grown/.mcp.json",
+        "--output",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let generated = String::from_utf8(out.stdout).unwrap();
+    for (name, text) in [
+        ("init", generated),
+        (
+            "rules",
+            std::fs::read_to_string(root().join(RULES)).unwrap(),
+        ),
+    ] {
+        let document: Value = toml::from_str(&text).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}\n{text}");
+    }
+    let broken: Value = toml::from_str(
+        &std::fs::read_to_string(root().join("fixtures/policy/broken/mcp-audit.toml")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !validator.is_valid(&broken),
+        "editors must flag what policy check flags"
+    );
+}
+
+#[test]
+fn check_reports_every_problem_with_its_line_and_a_near_name() {
+    let path = "fixtures/policy/broken/mcp-audit.toml";
+    let out = mcp_audit(&["policy", "check", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let expected = [
+        ("require_signatures", "did you mean `require_signature`?"),
+        ("allow_hosts", "did you mean `allow_host`?"),
+        ("streamable_http", "did you mean `streamable-http`?"),
+        ("\"exe\"", "did you mean `exec`?"),
+    ];
+    assert_eq!(lines.len(), expected.len() + 1, "{stdout}");
+    for ((needle, hint), line) in expected.iter().zip(&lines) {
+        let at = format!("{path}:{}:", line_of(path, needle));
+        assert!(line.starts_with(&at), "`{line}` is not at {at}");
+        assert!(line.contains(hint), "`{line}` lacks {hint}");
+    }
+    assert!(lines[4].ends_with("4 problems"), "{stdout}");
+
+    let valid = mcp_audit(&["policy", "check", RULES]);
+    assert_eq!(valid.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&valid.stdout).contains("valid"));
+
+    // A scan refuses a broken policy, with the same lines, rather than enforce half of it.
+    let run = scan(&[
+        "fixtures/policy/held-out/.mcp.json",
+        "--policy",
+        "fixtures/policy/broken/mcp-audit.toml",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(&format!("{path}:3:1")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_policy_at_the_repository_root_applies_and_scopes_match_from_there() {
+    let dir = temp_dir("repo-root");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::create_dir_all(dir.join("agents/support")).unwrap();
+    std::fs::write(
+        dir.join("mcp-audit.toml"),
+        "[[scope]]\nconfigs = [\"agents/support/**\"]\nservers = [\"fetch\"]\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("fixtures/policy/held-out/.mcp.json"),
+        dir.join("agents/support/.mcp.json"),
+    )
+    .unwrap();
+    // Run from a directory below the root: the config's path is `support/.mcp.json` here, and
+    // `agents/support/.mcp.json` from the policy's directory, which the scope speaks of.
+    let run = scan_in(&dir.join("agents"), &["support/.mcp.json"]);
+    assert!(run.stderr.contains("mcp-audit.toml"), "{}", run.stderr);
+    let beyond: Vec<&str> = policy_findings(&run)
+        .iter()
+        .filter(|f| f["rule_id"] == "MCP710")
+        .filter_map(|f| f["server"].as_str())
+        .collect();
+    assert_eq!(beyond, ["github", "time"], "{}", run.report["findings"]);
+}
