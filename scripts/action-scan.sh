@@ -20,6 +20,10 @@ case "$offline" in
     ;;
 esac
 
+if [ -n "${INPUT_POLICY:-}" ]; then
+  args+=(--policy "$INPUT_POLICY")
+fi
+
 # Paths are separated by white space; `--` keeps a path that starts with `-` a path.
 paths=()
 if [ -n "${INPUT_PATHS:-}" ]; then

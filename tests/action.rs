@@ -30,7 +30,8 @@ fn run_script(dir: &Path, inputs: &[(&str, &str)]) -> Output {
         .env_remove("INPUT_FORMAT")
         .env_remove("INPUT_OUTPUT")
         .env_remove("INPUT_FAIL_ON")
-        .env_remove("INPUT_OFFLINE");
+        .env_remove("INPUT_OFFLINE")
+        .env_remove("INPUT_POLICY");
     for (name, value) in inputs {
         command.env(name, value);
     }
@@ -93,6 +94,76 @@ fn findings_fail_the_step_but_the_report_is_still_written() {
     let outputs = std::fs::read_to_string(dir.join("github-output")).unwrap();
     assert!(outputs.contains("exit-code=1"), "{outputs}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_policy_input_holds_the_configs_to_that_policy() {
+    let dir = temp_dir("policy");
+    let report = dir.join("report.json");
+    let output = run_script(
+        &dir,
+        &[
+            ("INPUT_PATHS", "fixtures/policy/grown/.mcp.json"),
+            ("INPUT_OUTPUT", report.to_str().unwrap()),
+            ("INPUT_FORMAT", "json"),
+            (
+                "INPUT_POLICY",
+                "fixtures/policy/host-forbidden/mcp-audit.toml",
+            ),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = std::fs::read_to_string(&report).expect("the report is written");
+    for id in ["MCP701", "MCP703", "MCP704"] {
+        assert!(text.contains(id), "{id} is not in {text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The README's central-policy workflow checks the policy repository out and hands the action
+/// the file inside that checkout.
+#[test]
+fn the_readme_central_policy_workflow_passes_the_checked_out_policy() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Policy\n")
+        .nth(1)
+        .expect("a `## Policy` section");
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("a workflow");
+    let workflow: yaml_serde::Value = yaml_serde::from_str(block).unwrap();
+    let steps = workflow["jobs"]["mcp-audit"]["steps"]
+        .as_sequence()
+        .unwrap();
+    let checkout = steps
+        .iter()
+        .find(|s| s["with"]["repository"].as_str().is_some())
+        .expect("a checkout of the policy repository");
+    let path = text_of(checkout, &["with", "path"]);
+    let audit = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.contains("/mcp-audit@"))
+        })
+        .expect("the action");
+    let policy = text_of(audit, &["with", "policy"]);
+    assert!(
+        policy.starts_with(&format!("{path}/")),
+        "{policy} is not in {path}"
+    );
+    let action = yaml(&root().join("action.yml"));
+    for (input, _) in audit["with"].as_mapping().unwrap() {
+        let input = input.as_str().unwrap();
+        assert!(
+            !action["inputs"][input].is_null(),
+            "the action has no `{input}` input"
+        );
+    }
 }
 
 #[test]

@@ -488,3 +488,62 @@ fn the_policy_at_the_repository_root_applies_and_scopes_match_from_there() {
         .collect();
     assert_eq!(beyond, ["github", "time"], "{}", run.report["findings"]);
 }
+
+fn readme_policy_section() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    readme
+        .split("\n## Policy\n")
+        .nth(1)
+        .expect("a `## Policy` section")
+        .split("\n## ")
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn the_readme_policy_example_checks_and_validates() {
+    let section = readme_policy_section();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml example");
+    let dir = temp_dir("readme");
+    let path = dir.join("mcp-audit.toml");
+    std::fs::write(&path, example).unwrap();
+    let out = mcp_audit(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/mcp-audit.policy.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let document: Value = toml::from_str(example).unwrap();
+    assert!(jsonschema::is_valid(&schema, &document));
+}
+
+/// The README's table of policy rules says what `rules/policy.yaml` says.
+#[test]
+fn the_readme_lists_every_policy_rule_with_its_severity() {
+    let section = readme_policy_section();
+    let rows: Vec<(String, String)> = section
+        .lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<&str>>())
+        .filter(|cells| cells.len() > 2 && cells[1].starts_with("MCP7"))
+        .map(|cells| (cells[1].to_string(), cells[2].to_string()))
+        .collect();
+    let rules = mcp_audit::rules::RuleSet::load(&[]).unwrap();
+    let documented: Vec<(String, String)> = mcp_audit::policy::enforce::RULE_IDS
+        .iter()
+        .map(|id| {
+            let rule = rules.get(id).unwrap();
+            (id.to_string(), rule.severity.as_str().to_string())
+        })
+        .collect();
+    assert_eq!(rows, documented);
+}
