@@ -5,13 +5,15 @@ mod cli;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{CaptureArgs, CaptureCommandArgs, Cli, Command, RulesCommand, ScanArgs, SupplyArgs};
+use cli::{
+    CaptureArgs, CaptureCommandArgs, Cli, Command, LockArgs, RulesCommand, ScanArgs, SupplyArgs,
+};
 use mcp_audit::finding::make_visible;
 use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
 use mcp_audit::rules::RuleSet;
 use mcp_audit::sandbox::{self, Bounds, CaptureOptions, ClientIdentity, Progress, ProgressSink};
-use mcp_audit::scan::{self, ScanInput};
+use mcp_audit::scan::{self, LockfileChoice, ScanInput};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +42,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
         Command::Capture(args) => capture(*args),
+        Command::Lock(args) => lock(*args),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = RuleSet::load(&rules)?;
             let mut out = String::new();
@@ -109,6 +112,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         offline: args.offline,
         supply: supply_input(&args.supply),
         capture: capture_options(&args.capture, args.jobs),
+        lockfile: match &args.lockfile {
+            Some(path) => LockfileChoice::At(path.clone()),
+            None => LockfileChoice::Discover,
+        },
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
@@ -127,6 +134,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if let Some(policy) = &outcome.policy {
         eprintln!("mcp-audit: policy {policy}");
     }
+    match &outcome.lockfile {
+        Some(path) => eprintln!("mcp-audit: lockfile {}", path.display()),
+        None if args.locked => bail!(
+            "--locked: no lockfile beside the configs; create one with `mcp-audit lock` or name it with --lockfile"
+        ),
+        None => {}
+    }
     let report = ScanReport {
         servers: &outcome.servers,
         findings: &outcome.findings,
@@ -139,6 +153,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Some(path) => std::fs::write(path, rendered)
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => write_stdout(&rendered)?,
+    }
+    if args.locked && outcome.lock_changes > 0 {
+        eprintln!(
+            "mcp-audit: --locked: {} difference{} from the lockfile",
+            outcome.lock_changes,
+            if outcome.lock_changes == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(1));
     }
     let failed = outcome.findings.iter().any(|f| f.severity >= args.fail_on);
     Ok(if failed {
@@ -227,6 +249,94 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn lock(args: LockArgs) -> Result<ExitCode> {
+    let configs = if args.paths.is_empty() && args.tools.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let input = ScanInput {
+        configs,
+        captures: args.tools.clone(),
+        supply: supply_input(&args.supply),
+        capture: capture_options(&args.capture, args.jobs),
+        ..ScanInput::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .context("starting the rule engine's threads")?;
+    let outcome = pool.install(|| {
+        mcp_audit::approve::lock(&input, args.lockfile.as_deref(), args.update.as_deref())
+    })?;
+    if !outcome.changes.is_empty() {
+        let report = ScanReport {
+            servers: &[],
+            findings: &outcome.changes,
+            rules: &outcome.rules,
+        };
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        write_stdout(&report::render(report::Format::Text, &report, color))?;
+    }
+    let path = outcome.path.display();
+    for (server, reasons) in &outcome.failed {
+        let why: Vec<String> = reasons.iter().map(|f| f.message.clone()).collect();
+        let why = if why.is_empty() {
+            "it was not captured".to_string()
+        } else {
+            why.join("; ")
+        };
+        eprintln!(
+            "mcp-audit: error: {} was not locked, its old entry (if any) stays: {why}",
+            make_visible(server)
+        );
+    }
+    let named = |what: &str, names: &[String]| {
+        (!names.is_empty()).then(|| {
+            let names: Vec<String> = names.iter().map(|n| make_visible(n)).collect();
+            format!("{what} {}", names.join(", "))
+        })
+    };
+    let summary: Vec<String> = [
+        named("added", &outcome.added),
+        named("re-approved", &outcome.updated),
+        named("dropped", &outcome.removed),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let state = if outcome.written { "wrote" } else { "unchanged:" };
+    match summary.is_empty() {
+        true => eprintln!("mcp-audit: {state} {path}"),
+        false => eprintln!("mcp-audit: {state} {path} ({})", summary.join("; ")),
+    }
+    let serious = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity >= mcp_audit::finding::Severity::High)
+        .count();
+    if serious > 0 {
+        eprintln!(
+            "mcp-audit: warning: the scan found {serious} finding(s) of high severity or above; `mcp-audit scan` shows them; review before you trust this lock"
+        );
+    }
+    if !outcome.refused.is_empty() {
+        let names: Vec<String> = outcome.refused.iter().map(|n| make_visible(n)).collect();
+        eprintln!(
+            "mcp-audit: {} changed since locked and kept their old entries; review the diffs above and run `mcp-audit lock --update {}`",
+            names.join(", "),
+            names.join(" ")
+        );
+    }
+    Ok(
+        if outcome.refused.is_empty() && outcome.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 fn capture_options(args: &CaptureArgs, jobs: Option<usize>) -> CaptureOptions {
