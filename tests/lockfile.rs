@@ -144,7 +144,7 @@ fn lock_is_stable_and_re_approves_a_change_only_when_told() {
     let dir = scratch("approve");
     let honest = json!({"name": "add", "description": "Add two numbers.",
         "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}});
-    write_tools(&dir.join("calc.json"), &[honest.clone()]);
+    write_tools(&dir.join("calc.json"), std::slice::from_ref(&honest));
     write_tools(
         &dir.join("notes.json"),
         &[json!({"name": "note", "description": "Save a note."})],
