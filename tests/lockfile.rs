@@ -111,7 +111,11 @@ fn every_rug_pull_of_the_corpus_is_a_changed_definition_and_the_approved_version
     };
     // Some earlier versions draw poisoning findings of their own; only differences matter here.
     let approved = scan(&before_args);
-    assert!(!stderr(&approved).contains("difference"), "{}", stderr(&approved));
+    assert!(
+        !stderr(&approved).contains("difference"),
+        "{}",
+        stderr(&approved)
+    );
     assert!(rug_pulls(&report(&approved)).is_empty());
 
     let pulled = scan(&args("after"));

@@ -253,13 +253,18 @@ fn changed_item(
     message.push('\n');
     message.push_str(&unified_diff(&old, &new));
     let field = changed_field(&locked.definition, &now.definition);
+    // The words added where the change is: the description's when it changed, else anywhere.
+    let (old_text, new_text) = match (
+        locked.definition.get(&field).and_then(Value::as_str),
+        now.definition.get(&field).and_then(Value::as_str),
+    ) {
+        (before, Some(after)) => (before.unwrap_or_default().to_string(), after.to_string()),
+        _ => (texts(&locked.definition), texts(&now.definition)),
+    };
     rules.finding("MCP801", server, message).map(|f| {
         tool_of(f, kind, &now.id)
             .field(field)
-            .evidence(&added_words(
-                &texts(&locked.definition),
-                &texts(&now.definition),
-            ))
+            .evidence(&added_words(&old_text, &new_text))
     })
 }
 
