@@ -22,6 +22,9 @@ pub enum Command {
     /// Start each container server of the configs in the sandbox and save what it offers, one
     /// JSON capture file per server, for `scan --tools`.
     Capture(Box<CaptureCommandArgs>),
+    /// Pin what each server shows today (launch, image digest, signer, every tool, prompt,
+    /// resource and template) in `mcp-audit.lock`, so a later `scan` reports every change since.
+    Lock(Box<LockArgs>),
     /// List or explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -29,6 +32,43 @@ pub enum Command {
     /// perimeter and each agent's scope.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// MCP client configs, or directories to search for them. With no PATH and no `--tools`,
+    /// the current directory is searched.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A saved capture or `tools/list` result to pin as it is, one server per file, named by
+    /// the file's stem. Repeatable.
+    #[arg(long = "tools", value_name = "FILE")]
+    pub tools: Vec<PathBuf>,
+
+    /// The lockfile to write (default: `mcp-audit.lock` beside the first config).
+    #[arg(long, value_name = "PATH")]
+    pub lockfile: Option<PathBuf>,
+
+    /// Re-approve servers that changed since they were locked: the named ones, or all when
+    /// none is named. The diffs are printed. Without it, a changed server keeps its old entry
+    /// and `lock` exits with 1.
+    #[arg(long, value_name = "SERVER", num_args = 0..)]
+    pub update: Option<Vec<String>>,
+
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+
+    /// Container servers captured at once (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// The policy file whose signature requirements images must meet. Default: as for `scan`.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub supply: SupplyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +117,16 @@ pub struct ScanArgs {
     /// else at the root of the repository holding the first config.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+
+    /// The lockfile to compare with, instead of an `mcp-audit.lock` found beside the first
+    /// config. Every difference is a `rug-pull` finding.
+    #[arg(long, value_name = "PATH")]
+    pub lockfile: Option<PathBuf>,
+
+    /// Fail (exit 1) on any difference from the lockfile at all, whatever `--fail-on` says,
+    /// and fail (exit 2) when there is no lockfile: the mode for CI.
+    #[arg(long)]
+    pub locked: bool,
 
     #[command(flatten)]
     pub supply: SupplyArgs,
@@ -212,8 +262,9 @@ pub enum RulesCommand {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Write a policy that admits exactly what the configs use today (images with their
-    /// digests, host packages with their versions, remote URLs, and one scope per config), with
-    /// comments, to tighten from there.
+    /// digests, and the digests and signers `mcp-audit.lock` beside them recorded; host packages
+    /// with their versions; remote URLs; one scope per config), with comments, to tighten from
+    /// there.
     Init {
         /// MCP client configs, or directories to search for them. With none, the current
         /// directory is searched.

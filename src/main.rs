@@ -6,7 +6,7 @@ mod cli;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use cli::{
-    CaptureArgs, CaptureCommandArgs, Cli, Command, PolicyCommand, RulesCommand, ScanArgs,
+    CaptureArgs, CaptureCommandArgs, Cli, Command, LockArgs, PolicyCommand, RulesCommand, ScanArgs,
     SupplyArgs,
 };
 use mcp_audit::finding::make_visible;
@@ -15,7 +15,7 @@ use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
 use mcp_audit::rules::RuleSet;
 use mcp_audit::sandbox::{self, Bounds, CaptureOptions, ClientIdentity, Progress, ProgressSink};
-use mcp_audit::scan::{self, ScanInput};
+use mcp_audit::scan::{self, LockfileChoice, ScanInput};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,6 +54,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             write_stdout(&mcp_audit::policy::check::schema_text())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lock(args) => lock(*args),
         Command::Rules(RulesCommand::List { rules }) => {
             let set = RuleSet::load(&rules)?;
             let mut out = String::new();
@@ -124,6 +125,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         supply: supply_input(&args.supply),
         capture: capture_options(&args.capture, args.jobs),
         policy: args.policy.clone(),
+        lockfile: match &args.lockfile {
+            Some(path) => LockfileChoice::At(path.clone()),
+            None => LockfileChoice::Discover,
+        },
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
@@ -142,6 +147,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if let Some(policy) = &outcome.policy {
         eprintln!("mcp-audit: policy {policy}");
     }
+    match &outcome.lockfile {
+        Some(path) => eprintln!("mcp-audit: lockfile {}", path.display()),
+        None if args.locked => bail!(
+            "--locked: no lockfile beside the configs; create one with `mcp-audit lock` or name it with --lockfile"
+        ),
+        None => {}
+    }
     let report = ScanReport {
         servers: &outcome.servers,
         findings: &outcome.findings,
@@ -154,6 +166,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Some(path) => std::fs::write(path, rendered)
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => write_stdout(&rendered)?,
+    }
+    if args.locked && outcome.lock_changes > 0 {
+        eprintln!(
+            "mcp-audit: --locked: {} difference{} from the lockfile",
+            outcome.lock_changes,
+            if outcome.lock_changes == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(1));
     }
     let failed = outcome.findings.iter().any(|f| f.severity >= args.fail_on);
     Ok(if failed {
@@ -271,7 +291,13 @@ fn policy_init(paths: &[PathBuf], output: Option<&Path>, force: bool) -> Result<
         .and_then(Path::parent)
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let locked = init::locked_images(&first_dir);
+    // The lockfile beside the first config, when there is one, adds what was approved of
+    // each image: the digest that ran and who signed it.
+    let lock_path = mcp_audit::lockfile::default_path(&paths[0]);
+    let locked = match mcp_audit::lockfile::Lockfile::read(&lock_path)? {
+        Some(lockfile) => init::locked_images(&lock_path, &lockfile, &configs, policy_dir),
+        None => Vec::new(),
+    };
     let text = init::write_policy(&configs, policy_dir, &locked);
     // What init writes must pass `policy check`; anything else is a bug here, not the user's.
     PolicyDocument::parse(&text, "the generated policy", policy_dir)
@@ -342,6 +368,97 @@ fn policy_check(file: Option<&Path>) -> Result<ExitCode> {
         }
         Err(error) => Err(error.into()),
     }
+}
+
+fn lock(args: LockArgs) -> Result<ExitCode> {
+    let configs = if args.paths.is_empty() && args.tools.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let input = ScanInput {
+        configs,
+        captures: args.tools.clone(),
+        supply: supply_input(&args.supply),
+        capture: capture_options(&args.capture, args.jobs),
+        policy: args.policy.clone(),
+        ..ScanInput::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .context("starting the rule engine's threads")?;
+    let outcome = pool.install(|| {
+        mcp_audit::approve::lock(&input, args.lockfile.as_deref(), args.update.as_deref())
+    })?;
+    if !outcome.changes.is_empty() {
+        let report = ScanReport {
+            servers: &[],
+            findings: &outcome.changes,
+            rules: &outcome.rules,
+        };
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        write_stdout(&report::render(report::Format::Text, &report, color))?;
+    }
+    let path = outcome.path.display();
+    for (server, reasons) in &outcome.failed {
+        let why: Vec<String> = reasons.iter().map(|f| f.message.clone()).collect();
+        let why = if why.is_empty() {
+            "it was not captured".to_string()
+        } else {
+            why.join("; ")
+        };
+        eprintln!(
+            "mcp-audit: error: {} was not locked, its old entry (if any) stays: {why}",
+            make_visible(server)
+        );
+    }
+    let named = |what: &str, names: &[String]| {
+        (!names.is_empty()).then(|| {
+            let names: Vec<String> = names.iter().map(|n| make_visible(n)).collect();
+            format!("{what} {}", names.join(", "))
+        })
+    };
+    let summary: Vec<String> = [
+        named("added", &outcome.added),
+        named("re-approved", &outcome.updated),
+        named("dropped", &outcome.removed),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let state = if outcome.written {
+        "wrote"
+    } else {
+        "unchanged:"
+    };
+    match summary.is_empty() {
+        true => eprintln!("mcp-audit: {state} {path}"),
+        false => eprintln!("mcp-audit: {state} {path} ({})", summary.join("; ")),
+    }
+    let serious = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity >= mcp_audit::finding::Severity::High)
+        .count();
+    if serious > 0 {
+        eprintln!(
+            "mcp-audit: warning: the scan found {serious} finding(s) of high severity or above; `mcp-audit scan` shows them; review before you trust this lock"
+        );
+    }
+    if !outcome.refused.is_empty() {
+        let names: Vec<String> = outcome.refused.iter().map(|n| make_visible(n)).collect();
+        eprintln!(
+            "mcp-audit: {} changed since locked and kept their old entries; review the diffs above and run `mcp-audit lock --update {}`",
+            names.join(", "),
+            names.join(" ")
+        );
+    }
+    Ok(if outcome.refused.is_empty() && outcome.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn capture_options(args: &CaptureArgs, jobs: Option<usize>) -> CaptureOptions {

@@ -6,7 +6,9 @@
 
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
-use crate::finding::{Finding, sort_findings};
+use crate::finding::{Finding, Location, sort_findings};
+use crate::lockfile::compare::{self, Observed, Scope};
+use crate::lockfile::{self, LockedCapture, LockedServer, Lockfile, LockfileError};
 use crate::policy::enforce::{self, Subjects};
 use crate::policy::{self, PolicyDocument, PolicyError};
 use crate::registry::{self, ImageAudit, SupplyError, SupplyInput};
@@ -17,7 +19,7 @@ use crate::rules::matcher::MatcherError;
 use crate::rules::shadowing;
 use crate::rules::{RuleError, RuleSet};
 use crate::sandbox::{self, CaptureOptions, SandboxError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What one `scan` examines.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +41,20 @@ pub struct ScanInput {
     /// The policy file (`--policy`), instead of an `mcp-audit.toml` found beside the configs
     /// or at the repository's root.
     pub policy: Option<PathBuf>,
+    /// Which lockfile the servers are compared with.
+    pub lockfile: LockfileChoice,
+}
+
+/// Where a scan's lockfile comes from.
+#[derive(Debug, Clone, Default)]
+pub enum LockfileChoice {
+    /// `mcp-audit.lock` beside the first config (or in the first directory), when there is one.
+    #[default]
+    Discover,
+    /// This file, which must exist.
+    At(PathBuf),
+    /// None: what `lock` itself runs, since it compares on its own terms.
+    Ignore,
 }
 
 /// What a scan found, ready for a report.
@@ -54,6 +70,12 @@ pub struct ScanOutcome {
     pub images: Vec<ImageAudit>,
     /// The policy file read, if any.
     pub policy: Option<String>,
+    /// The lockfile compared with, if any.
+    pub lockfile: Option<PathBuf>,
+    /// How many findings are differences from the lockfile: what `scan --locked` fails on.
+    pub lock_changes: usize,
+    /// The captures read from files (`--tools`), which `lock` pins as they are.
+    pub saved_captures: Vec<Capture>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +96,16 @@ pub enum ScanError {
     Sandbox(#[from] SandboxError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Lockfile(#[from] LockfileError),
+    #[error("the lockfile {0} does not exist; create it with `mcp-audit lock`")]
+    NoLockfile(String),
+    #[error(
+        "no lockfile path: `lock` writes beside the first config, and none was given; pass --lockfile"
+    )]
+    NoLockfilePath,
+    #[error("`--update` names {0}, which is not a server of the configs or captures read")]
+    UnknownServer(String),
 }
 
 /// Run every stage. Call it inside a rayon pool to bound the engine's threads.
@@ -90,6 +122,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         .map(|path| read_capture(path, input.capture_server.as_deref()))
         .collect::<Result<_, _>>()?;
     let saved = captures.len();
+    let lock = read_lockfile(input)?;
 
     // One read of the policy serves every stage, offline too: the perimeter is about entries.
     let document = read_policy(input, &configs)?;
@@ -116,6 +149,37 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
             .find(|i| server.location.as_ref() == Some(&i.entry))
         {
             add_image(server, image);
+        }
+    }
+    if input.offline
+        && let Some((path, lockfile)) = &lock
+    {
+        // Offline, the locked captures stand in for live ones: the rules read what was approved.
+        for (file, server) in configs
+            .iter()
+            .flat_map(|f| f.servers.iter().map(move |s| (f, s)))
+        {
+            let key = lockfile::config_key(path, &file.path);
+            let Some(locked) = lockfile
+                .get((Some(&key), &server.name))
+                .and_then(|e| e.capture.as_ref())
+            else {
+                continue;
+            };
+            let capture = Capture {
+                location: Some(server.location.clone()),
+                ..locked.to_capture(&server.name, path)
+            };
+            if let Some(summary) = servers
+                .iter_mut()
+                .find(|s| s.location.as_ref() == Some(&server.location))
+            {
+                *summary = ServerSummary {
+                    capture: Some(capture.clone()),
+                    ..capture_summary(&capture).with_config(summary)
+                };
+            }
+            captures.push(capture);
         }
     }
     if !input.offline {
@@ -155,6 +219,30 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         };
         findings.extend(enforce::enforce(document, &subjects, &rules));
     }
+    let mut lock_changes = 0;
+    if let Some((path, lockfile)) = &lock {
+        let observed = observe(path, &configs, &servers, &captures[..saved]);
+        let scanned: Vec<String> = configs
+            .iter()
+            .map(|f| lockfile::config_key(path, &f.path))
+            .collect();
+        let base = path.parent().unwrap_or(Path::new(""));
+        let exists = |config: &str| base.join(config).exists();
+        let scope = Scope {
+            configs: &scanned,
+            saved_captures: saved > 0,
+            exists: &exists,
+        };
+        let changes = compare::compare(
+            lockfile,
+            &path.display().to_string(),
+            &observed,
+            &scope,
+            &rules,
+        );
+        lock_changes = changes.len();
+        findings.extend(changes);
+    }
     sort_findings(&mut findings);
     servers.extend(captures[..saved].iter().map(capture_summary));
     Ok(ScanOutcome {
@@ -164,7 +252,68 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         findings,
         images,
         policy: document.map(|d| d.shown),
+        lockfile: lock.map(|(path, _)| path),
+        lock_changes,
+        saved_captures: captures[..saved].to_vec(),
     })
+}
+
+/// The lockfile the input asks for, read; `None` when it asks for none or none was found.
+fn read_lockfile(input: &ScanInput) -> Result<Option<(PathBuf, Lockfile)>, ScanError> {
+    let path = match &input.lockfile {
+        LockfileChoice::Ignore => return Ok(None),
+        LockfileChoice::At(path) => path.clone(),
+        LockfileChoice::Discover => match input.configs.first() {
+            Some(first) => lockfile::default_path(first),
+            None => return Ok(None),
+        },
+    };
+    match Lockfile::read(&path)? {
+        Some(lockfile) => Ok(Some((path, lockfile))),
+        None if matches!(input.lockfile, LockfileChoice::At(_)) => {
+            Err(ScanError::NoLockfile(path.display().to_string()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Every server of this run in the lockfile's terms: the config servers with what the registry
+/// and the capture found, and the saved captures.
+pub fn observe(
+    lockfile: &Path,
+    configs: &[ConfigFile],
+    servers: &[ServerSummary],
+    saved: &[Capture],
+) -> Vec<Observed> {
+    let mut observed = Vec::new();
+    for file in configs {
+        let key = lockfile::config_key(lockfile, &file.path);
+        for server in &file.servers {
+            let mut entry = LockedServer::of_config(server, &key);
+            if let Some(summary) = servers
+                .iter()
+                .find(|s| s.location.as_ref() == Some(&server.location))
+            {
+                entry.digest = summary.digest.clone();
+                entry.platform = summary.platform.clone();
+                entry.signer = summary
+                    .signature
+                    .as_ref()
+                    .filter(|s| s.verified)
+                    .and_then(|s| s.signer.clone());
+                entry.capture = summary.capture.as_ref().map(LockedCapture::of);
+            }
+            observed.push(Observed {
+                entry,
+                location: Some(server.location.clone()),
+            });
+        }
+    }
+    observed.extend(saved.iter().map(|capture| Observed {
+        entry: LockedServer::of_capture(capture),
+        location: Some(Location::file(capture.source.display().to_string())),
+    }));
+    observed
 }
 
 /// The policy: `--policy`, else the first `mcp-audit.toml` beside a config or in a directory

@@ -547,3 +547,109 @@ fn the_readme_lists_every_policy_rule_with_its_severity() {
         .collect();
     assert_eq!(rows, documented);
 }
+
+/// `policy init` beside a lockfile admits the digest and signer each image was locked with.
+#[test]
+fn init_takes_each_images_digest_and_signer_from_the_lockfile() {
+    use mcp_audit::lockfile::{LockedServer, Lockfile};
+    let dir = temp_dir("init-lock");
+    std::fs::copy(
+        root().join("fixtures/policy/held-out/.mcp.json"),
+        dir.join(".mcp.json"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let signer = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .unwrap();
+    let pem = signer
+        .to_sigstore_keypair()
+        .unwrap()
+        .public_key_to_pem()
+        .unwrap();
+    std::fs::write(dir.join("keys/fetch.pub"), pem).unwrap();
+
+    let config = mcp_audit::config::read_config(&dir.join(".mcp.json"), ".mcp.json").unwrap();
+    let locked_github = format!("sha256:{}", "a".repeat(64));
+    let locked_fetch = format!("sha256:{}", "b".repeat(64));
+    let identity = "https://github.com/github/github-mcp-server/.github/workflows/release.yml@refs/tags/v0.13.0";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let entries: Vec<LockedServer> = config
+        .servers
+        .iter()
+        .map(|server| {
+            let mut entry = LockedServer::of_config(server, ".mcp.json");
+            match server.name.as_str() {
+                "github" => {
+                    entry.digest = Some(locked_github.clone());
+                    entry.signer = Some(format!("{identity} ({issuer})"));
+                }
+                "fetch" => {
+                    entry.digest = Some(locked_fetch.clone());
+                    entry.signer = Some("keys/fetch.pub".to_string());
+                }
+                _ => {}
+            }
+            entry
+        })
+        .collect();
+    std::fs::write(dir.join("mcp-audit.lock"), Lockfile::new(entries).to_text()).unwrap();
+
+    let out = Command::new(BIN)
+        .args(["policy", "init", ".mcp.json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(dir.join("mcp-audit.toml")).unwrap();
+    let policy: Value = toml::from_str(&written).unwrap();
+    let images = policy["perimeter"]["image"].as_array().unwrap();
+    let image = |name: &str| {
+        images
+            .iter()
+            .find(|i| i["image"].as_str().is_some_and(|n| n.starts_with(name)))
+            .unwrap_or_else(|| panic!("{name} is not admitted: {written}"))
+    };
+    let github = image("ghcr.io/github/github-mcp-server");
+    assert_eq!(
+        github["digests"],
+        serde_json::json!([locked_github]),
+        "{written}"
+    );
+    assert_eq!(
+        github["identities"],
+        serde_json::json!([{ "identity": identity, "issuer": issuer }]),
+        "{written}"
+    );
+    let fetch = image("mcp/fetch");
+    let pinned = "sha256:8d1fb5fc8da2ab1b5e4d2ab6b7c3d7a4f23e5a1e2f4a0c9b8d7e6f5a4b3c2d1e";
+    assert_eq!(
+        fetch["digests"],
+        serde_json::json!([pinned, locked_fetch]),
+        "{written}"
+    );
+    assert_eq!(
+        fetch["keys"],
+        serde_json::json!(["keys/fetch.pub"]),
+        "{written}"
+    );
+
+    // What init wrote checks, and the config it was written from passes it.
+    let check = Command::new(BIN)
+        .args(["policy", "check", "mcp-audit.toml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0));
+    let run = scan_in(&dir, &[".mcp.json"]);
+    assert!(
+        policy_findings(&run).is_empty(),
+        "{}",
+        run.report["findings"]
+    );
+}

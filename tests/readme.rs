@@ -39,6 +39,11 @@ fn every_readme_example_runs() {
             args[i + 1] = path.to_string_lossy().into_owned();
             written = Some(path);
         }
+        // So are lockfiles, which the examples after the `lock` one read.
+        if let Some(i) = args.iter().position(|a| a == "--lockfile") {
+            args[i + 1] = out_dir.join(&args[i + 1]).to_string_lossy().into_owned();
+        }
+        let locks = args[0] == "lock";
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = mcp_audit(&refs);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -49,6 +54,8 @@ fn every_readme_example_runs() {
         );
         match written {
             Some(path) => assert!(std::fs::metadata(&path).is_ok_and(|m| m.len() > 0)),
+            // `lock` says what it wrote on standard error; its report is the diffs, if any.
+            None if locks => assert!(stderr.contains("mcp-audit: "), "{stderr}"),
             None => assert!(
                 !out.stdout.is_empty(),
                 "`{}` printed nothing",

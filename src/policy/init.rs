@@ -1,17 +1,20 @@
 //! `mcp-audit policy init`: a policy that admits exactly what the given configs use today (and,
-//! from a lockfile beside them, the digests and signers recorded), commented, so a team starts
-//! from where it is and tightens from there. It writes text; the caller decides where it goes.
+//! from the lockfile beside them, the digests and signers it recorded), commented, so a team
+//! starts from where it is and tightens from there. It writes text; the caller decides where.
 
 use super::pattern::{image_digest, image_name};
 use crate::config::lint::host_package;
 use crate::config::{ConfigFile, Launch, Server, Transport};
+use crate::lockfile::{self, Lockfile};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What a lockfile recorded for one server's image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedImage {
-    /// The server's name in its config.
+    /// The config that declares the server, as `ConfigFile::path` shows it.
+    pub config: String,
+    /// The server's name in that config.
     pub server: String,
     /// The platform manifest's digest, `sha256:…`.
     pub digest: String,
@@ -22,16 +25,65 @@ pub struct LockedImage {
 /// A signer as a lockfile records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockedSigner {
-    /// A public key file.
+    /// A public key file, relative to the policy's directory.
     Key(String),
     /// A keyless certificate's identity and OIDC issuer.
     Keyless { identity: String, issuer: String },
 }
 
-/// The images a lockfile beside `dir` records, by server. The lockfile module is not part of
-/// this build yet: until it is, `policy init` admits what the configs show and nothing more.
-pub fn locked_images(_dir: &Path) -> Vec<LockedImage> {
-    Vec::new()
+impl LockedSigner {
+    /// A lockfile's `signer`: `identity (issuer)` for a keyless signature, else the key file as
+    /// the locking run named it, made relative to `policy_dir`. `None` for a key file that is
+    /// not there to name: the policy would not check.
+    fn parse(recorded: &str, policy_dir: &Path) -> Option<LockedSigner> {
+        if let Some(open) = recorded.rfind(" (")
+            && recorded.ends_with(')')
+        {
+            return Some(LockedSigner::Keyless {
+                identity: recorded[..open].to_string(),
+                issuer: recorded[open + 2..recorded.len() - 1].to_string(),
+            });
+        }
+        let key = std::fs::canonicalize(recorded).ok()?;
+        let base = std::fs::canonicalize(policy_dir).ok()?;
+        let relative = key
+            .strip_prefix(&base)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_else(|_| key.to_string_lossy().into_owned());
+        Some(LockedSigner::Key(relative))
+    }
+}
+
+/// The images `lockfile` (read from `lock_path`) recorded for the servers of `configs`: each
+/// server's entry found by its config and name, as `scan` compares them.
+pub fn locked_images(
+    lock_path: &Path,
+    lockfile: &Lockfile,
+    configs: &[ConfigFile],
+    policy_dir: &Path,
+) -> Vec<LockedImage> {
+    let mut found = Vec::new();
+    for file in configs {
+        let key = lockfile::config_key(lock_path, &file.path);
+        for server in &file.servers {
+            let Some(entry) = lockfile.get((Some(&key), &server.name)) else {
+                continue;
+            };
+            let Some(digest) = &entry.digest else {
+                continue;
+            };
+            found.push(LockedImage {
+                config: file.path.clone(),
+                server: server.name.clone(),
+                digest: digest.clone(),
+                signer: entry
+                    .signer
+                    .as_deref()
+                    .and_then(|s| LockedSigner::parse(s, policy_dir)),
+            });
+        }
+    }
+    found
 }
 
 /// One admitted entry, and the servers it was written for.
@@ -51,7 +103,9 @@ pub fn write_policy(configs: &[ConfigFile], policy_dir: &Path, locked: &[LockedI
     for file in configs {
         for server in &file.servers {
             let who = format!("`{}` ({})", server.name, file.path);
-            let lock = locked.iter().find(|l| l.server == server.name);
+            let lock = locked
+                .iter()
+                .find(|l| l.config == file.path && l.server == server.name);
             let (map, key, body, note) = match &server.launch {
                 Launch::Container { docker_run, .. } => {
                     let Some(image) = docker_run.image.as_ref().map(|i| i.text.as_str()) else {

@@ -155,12 +155,13 @@ fn write_finding(out: &mut String, report: &ScanReport<'_>, finding: &Finding) {
         .get(&finding.rule_id)
         .map(|rule| format!(" {}", code(&rule.name)))
         .unwrap_or_default();
+    let (headline, detail) = super::split_message(&finding.message);
     let _ = writeln!(
         out,
         "- **{}** {}{name}: {}",
         finding.severity,
         escape(&finding.rule_id),
-        escape(&finding.message)
+        escape(headline)
     );
     if let Some(location) = &finding.location {
         let _ = writeln!(out, "  - Location: {}", code(&location.to_string()));
@@ -170,6 +171,21 @@ fn write_finding(out: &mut String, report: &ScanReport<'_>, finding: &Finding) {
     }
     if !finding.evidence.is_empty() {
         let _ = writeln!(out, "  - Evidence: {}", code(&finding.evidence));
+    }
+    if !detail.is_empty() {
+        // Longer than any run of backticks inside, so the detail cannot close the block.
+        let longest = detail
+            .iter()
+            .flat_map(|line| line.split(|c| c != '`'))
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let _ = writeln!(out, "\n  {fence}diff");
+        for line in &detail {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "  {fence}");
     }
 }
 

@@ -76,6 +76,29 @@ pub struct ScanReport<'a> {
     pub rules: &'a RuleSet,
 }
 
+/// Lines of a message's detail shown in text and Markdown; JSON and SARIF carry them all.
+const DETAIL_MAX_LINES: usize = 60;
+
+/// A message's first line, and the rest (a diff, a definition) line by line, invisible
+/// characters shown and long lines and long details cut.
+fn split_message(message: &str) -> (&str, Vec<String>) {
+    let (headline, rest) = message.split_once('\n').unwrap_or((message, ""));
+    let headline = headline.strip_suffix(':').unwrap_or(headline);
+    let lines: Vec<&str> = rest.lines().collect();
+    let mut detail: Vec<String> = lines
+        .iter()
+        .take(DETAIL_MAX_LINES)
+        .map(|line| crate::finding::make_visible(line))
+        .collect();
+    if lines.len() > DETAIL_MAX_LINES {
+        detail.push(format!(
+            "… {} more lines in the JSON report",
+            lines.len() - DETAIL_MAX_LINES
+        ));
+    }
+    (headline, detail)
+}
+
 /// Render a report. `color` asks for terminal colours where the format has them.
 pub fn render(format: Format, report: &ScanReport<'_>, color: bool) -> String {
     match format {

@@ -83,15 +83,16 @@ fn write_images(out: &mut String, report: &ScanReport<'_>, paint: Paint) {
     out.push('\n');
 }
 
-/// Three lines at most: what, where, and the evidence.
+/// What, where, and the evidence; then the message's detail (a diff), when it has one.
 fn write_finding(out: &mut String, finding: &Finding, paint: Paint) {
     let severity = format!("{:<SEVERITY_WIDTH$}", finding.severity.as_str());
+    let (headline, detail) = super::split_message(&finding.message);
     let _ = writeln!(
         out,
         "    {} {}  {}",
         paint.style(&severity, severity_style(finding.severity)),
         make_visible(&finding.rule_id),
-        make_visible(&finding.message)
+        make_visible(headline)
     );
     let indent = " ".repeat(4 + SEVERITY_WIDTH + 1);
     let mut place = Vec::new();
@@ -106,6 +107,9 @@ fn write_finding(out: &mut String, finding: &Finding, paint: Paint) {
     }
     if !finding.evidence.is_empty() {
         let _ = writeln!(out, "{indent}evidence: {}", make_visible(&finding.evidence));
+    }
+    for line in detail {
+        let _ = writeln!(out, "{indent}{line}");
     }
 }
 

@@ -23,6 +23,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     ),
     ("rules/config.yaml", include_str!("../../rules/config.yaml")),
     (
+        "rules/rug-pull.yaml",
+        include_str!("../../rules/rug-pull.yaml"),
+    ),
+    (
         "rules/supply-chain.yaml",
         include_str!("../../rules/supply-chain.yaml"),
     ),

@@ -1,0 +1,607 @@
+//! `mcp-audit.lock`: what was approved for each server (how it is launched, the image digest and
+//! signer, and everything its capture showed, each definition with a canonical hash and its full
+//! text), read and written. Writing is atomic and serialised between concurrent runs; a file
+//! that is corrupt or from a newer version is an error, never overwritten. Comparing an approved
+//! entry with what a server shows now is `compare`'s job.
+
+pub mod compare;
+
+use crate::capture::Capture;
+use crate::config::{Launch, Server, Transport, secrets};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+/// The lockfile's name, looked for beside the first config.
+pub const LOCKFILE_NAME: &str = "mcp-audit.lock";
+
+/// The format version this build reads and writes.
+pub const LOCKFILE_VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockfileError {
+    #[error("cannot read the lockfile {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the lockfile {path} is corrupt: {problem}; it was left as it is (restore it from version control, or delete it and run `mcp-audit lock`)"
+    )]
+    Corrupt { path: String, problem: String },
+    #[error(
+        "the lockfile {path} has format version {version}, newer than this mcp-audit reads ({LOCKFILE_VERSION}); upgrade mcp-audit rather than rewrite it"
+    )]
+    Newer { path: String, version: u64 },
+    #[error("cannot write the lockfile {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The whole file. Entries are kept sorted, so the file is stable byte for byte.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockfile {
+    pub version: u64,
+    pub servers: Vec<LockedServer>,
+}
+
+/// One approved server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedServer {
+    pub name: String,
+    /// The config that declares it, relative to the lockfile's directory with `/` separators;
+    /// absent for a server locked from a saved capture (`--tools`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<LockedLaunch>,
+    /// The image reference as the config writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The digest of the single-platform manifest that ran, checked at the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Who signed that image: a key file, or `identity (issuer)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// What the server offered; absent for servers that are not captured (host and remote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<LockedCapture>,
+}
+
+/// How the server is started or reached, secrets redacted (the lockfile is committed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LockedLaunch {
+    Container { argv: Vec<String> },
+    Host { argv: Vec<String> },
+    Remote { url: String, transport: String },
+}
+
+impl LockedLaunch {
+    pub fn of(launch: &Launch) -> LockedLaunch {
+        let argv = |command: &str, args: &[crate::config::Located<String>]| {
+            let mut argv = vec![command.to_string()];
+            argv.extend(secrets::redact_args(args.iter().map(|a| a.value.as_str())));
+            argv
+        };
+        match launch {
+            Launch::Container { command, args, .. } => LockedLaunch::Container {
+                argv: argv(&command.value, args),
+            },
+            Launch::Host { command, args } => LockedLaunch::Host {
+                argv: argv(&command.value, args),
+            },
+            Launch::Remote { url, transport } => LockedLaunch::Remote {
+                url: secrets::redact_text(&url.value),
+                transport: match transport {
+                    Transport::StreamableHttp => "streamable-http",
+                    Transport::Sse => "sse",
+                    Transport::Unspecified => "unspecified",
+                }
+                .to_string(),
+            },
+        }
+    }
+
+    /// One line, as a shell would show it.
+    pub fn describe(&self) -> String {
+        match self {
+            LockedLaunch::Container { argv } | LockedLaunch::Host { argv } => argv.join(" "),
+            LockedLaunch::Remote { url, transport } => format!("{url} ({transport})"),
+        }
+    }
+}
+
+/// A capture as locked: each definition with its hash, in a stable order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LockedCapture {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_info: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub tools: Vec<LockedItem>,
+    #[serde(default)]
+    pub prompts: Vec<LockedItem>,
+    #[serde(default)]
+    pub resources: Vec<LockedItem>,
+    #[serde(default)]
+    pub resource_templates: Vec<LockedItem>,
+}
+
+/// One tool, prompt, resource or template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedItem {
+    /// What identifies it within its kind: a tool's or prompt's `name`, a resource's `uri`, a
+    /// template's `uriTemplate`.
+    pub id: String,
+    /// `sha256:` and the hex SHA-256 of the RFC 8785 canonical JSON of `definition`.
+    pub hash: String,
+    /// The whole definition as the server sent it.
+    pub definition: Value,
+}
+
+/// The four kinds of definition a capture holds, with the key that identifies each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    Tool,
+    Prompt,
+    Resource,
+    ResourceTemplate,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 4] = [
+        ItemKind::Tool,
+        ItemKind::Prompt,
+        ItemKind::Resource,
+        ItemKind::ResourceTemplate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Tool => "tool",
+            ItemKind::Prompt => "prompt",
+            ItemKind::Resource => "resource",
+            ItemKind::ResourceTemplate => "resource template",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            ItemKind::Tool | ItemKind::Prompt => "name",
+            ItemKind::Resource => "uri",
+            ItemKind::ResourceTemplate => "uriTemplate",
+        }
+    }
+
+    pub fn items(self, capture: &LockedCapture) -> &[LockedItem] {
+        match self {
+            ItemKind::Tool => &capture.tools,
+            ItemKind::Prompt => &capture.prompts,
+            ItemKind::Resource => &capture.resources,
+            ItemKind::ResourceTemplate => &capture.resource_templates,
+        }
+    }
+}
+
+impl LockedCapture {
+    pub fn of(capture: &Capture) -> LockedCapture {
+        let items = |kind: ItemKind, values: &[Value]| {
+            let mut items: Vec<LockedItem> = values
+                .iter()
+                .map(|definition| LockedItem {
+                    id: definition
+                        .get(kind.key())
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    hash: canonical_hash(definition),
+                    definition: sorted(definition),
+                })
+                .collect();
+            items.sort_by(|a, b| (&a.id, &a.hash).cmp(&(&b.id, &b.hash)));
+            items
+        };
+        LockedCapture {
+            protocol_version: capture.protocol_version.clone(),
+            server_info: capture.server_info.as_ref().map(sorted),
+            capabilities: capture.capabilities.as_ref().map(sorted),
+            instructions: capture.instructions.clone(),
+            tools: items(ItemKind::Tool, &capture.tools),
+            prompts: items(ItemKind::Prompt, &capture.prompts),
+            resources: items(ItemKind::Resource, &capture.resources),
+            resource_templates: items(ItemKind::ResourceTemplate, &capture.resource_templates),
+        }
+    }
+
+    /// The capture again, for the rules to read when `scan --offline` runs on the lockfile.
+    pub fn to_capture(&self, server: &str, source: &Path) -> Capture {
+        let values = |items: &[LockedItem]| items.iter().map(|i| i.definition.clone()).collect();
+        Capture {
+            server: server.to_string(),
+            source: source.to_path_buf(),
+            tools: values(&self.tools),
+            prompts: values(&self.prompts),
+            resources: values(&self.resources),
+            resource_templates: values(&self.resource_templates),
+            instructions: self.instructions.clone(),
+            protocol_version: self.protocol_version.clone(),
+            server_info: self.server_info.clone(),
+            capabilities: self.capabilities.clone(),
+            location: None,
+        }
+    }
+}
+
+impl LockedServer {
+    /// The entry for a server declared in a config, from what this run found out about it.
+    pub fn of_config(server: &Server, config: &str) -> LockedServer {
+        let image = match &server.launch {
+            Launch::Container { docker_run, .. } => {
+                docker_run.image.as_ref().map(|i| i.text.clone())
+            }
+            _ => None,
+        };
+        LockedServer {
+            name: server.name.clone(),
+            config: Some(config.to_string()),
+            launch: Some(LockedLaunch::of(&server.launch)),
+            image,
+            digest: None,
+            platform: None,
+            signer: None,
+            capture: None,
+        }
+    }
+
+    /// The entry for a saved capture, which has no config.
+    pub fn of_capture(capture: &Capture) -> LockedServer {
+        LockedServer {
+            name: capture.server.clone(),
+            config: None,
+            launch: None,
+            image: None,
+            digest: None,
+            platform: None,
+            signer: None,
+            capture: Some(LockedCapture::of(capture)),
+        }
+    }
+
+    /// What tells two entries apart: a server's name is unique within its config only.
+    pub fn key(&self) -> (Option<&str>, &str) {
+        (self.config.as_deref(), self.name.as_str())
+    }
+}
+
+/// `sha256:HEX` of the RFC 8785 canonical form: the same definition hashes the same whatever
+/// the key order or number spelling the server sent.
+pub fn canonical_hash(definition: &Value) -> String {
+    let canonical = serde_json_canonicalizer::to_vec(definition)
+        .unwrap_or_else(|_| definition.to_string().into_bytes());
+    format!("sha256:{:x}", Sha256::digest(canonical))
+}
+
+/// The value with every object's keys in sorted order, so the file reads and diffs the same
+/// whatever order the server sent them in.
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for key in keys {
+                out.insert(key.clone(), sorted(&map[key]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+impl Lockfile {
+    pub fn new(mut servers: Vec<LockedServer>) -> Lockfile {
+        servers.sort_by(|a, b| a.key().cmp(&b.key()));
+        Lockfile {
+            version: LOCKFILE_VERSION,
+            servers,
+        }
+    }
+
+    /// The file's text: pretty JSON, keys and entries sorted, one newline at the end.
+    pub fn to_text(&self) -> String {
+        let value = serde_json::to_value(Lockfile::new(self.servers.clone()))
+            .map(|v| sorted(&v))
+            .unwrap_or(Value::Null);
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Parse a lockfile's text, checking its version first and every hash against its
+    /// definition, so a hand-edited definition cannot pass for the approved one.
+    pub fn parse(text: &str, path: &str) -> Result<Lockfile, LockfileError> {
+        let corrupt = |problem: String| LockfileError::Corrupt {
+            path: path.to_string(),
+            problem,
+        };
+        let value: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        let version = value
+            .get("version")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| corrupt("no numeric `version` field".to_string()))?;
+        if version > LOCKFILE_VERSION {
+            return Err(LockfileError::Newer {
+                path: path.to_string(),
+                version,
+            });
+        }
+        let lockfile: Lockfile =
+            serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        let mut seen = std::collections::HashSet::new();
+        for server in &lockfile.servers {
+            if !seen.insert(server.key()) {
+                return Err(corrupt(format!(
+                    "the server `{}` is locked twice for one config",
+                    server.name
+                )));
+            }
+            let Some(capture) = &server.capture else {
+                continue;
+            };
+            for kind in ItemKind::ALL {
+                for item in kind.items(capture) {
+                    if canonical_hash(&item.definition) != item.hash {
+                        return Err(corrupt(format!(
+                            "the hash of {} `{}` of server `{}` does not match its definition",
+                            kind.as_str(),
+                            item.id,
+                            server.name
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(lockfile)
+    }
+
+    /// Read a lockfile; `None` when there is none.
+    pub fn read(path: &Path) -> Result<Option<Lockfile>, LockfileError> {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Lockfile::parse(&text, &shown).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(LockfileError::Read {
+                path: shown,
+                source,
+            }),
+        }
+    }
+
+    /// The entry for `key`.
+    pub fn get(&self, key: (Option<&str>, &str)) -> Option<&LockedServer> {
+        self.servers.iter().find(|s| s.key() == key)
+    }
+}
+
+/// The lockfile's directory, held locked: while it lives no other run reads-and-writes the
+/// lockfile, so two concurrent `lock` runs cannot interleave or lose each other's entries.
+pub struct LockfileGuard {
+    path: PathBuf,
+    directory: File,
+}
+
+impl LockfileGuard {
+    /// Wait for and take the lock on the directory `path` is in.
+    pub fn acquire(path: &Path) -> Result<LockfileGuard, LockfileError> {
+        let write_error = |source| LockfileError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let directory = File::open(parent_dir(path)).map_err(write_error)?;
+        directory.lock().map_err(write_error)?;
+        Ok(LockfileGuard {
+            path: path.to_path_buf(),
+            directory,
+        })
+    }
+
+    pub fn read(&self) -> Result<Option<Lockfile>, LockfileError> {
+        Lockfile::read(&self.path)
+    }
+
+    /// Replace the lockfile atomically: the text goes to a temporary file in the same
+    /// directory, is flushed to disk, and is renamed over the old file, so a crash at any point
+    /// leaves either the old file or the new one, never a mix.
+    pub fn write(&self, lockfile: &Lockfile) -> Result<(), LockfileError> {
+        let write_error = |source| LockfileError::Write {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let text = lockfile.to_text();
+        let mut temporary = tempfile::Builder::new()
+            .prefix(".mcp-audit.lock.")
+            .suffix(".tmp")
+            .tempfile_in(parent_dir(&self.path))
+            .map_err(write_error)?;
+        temporary.write_all(text.as_bytes()).map_err(write_error)?;
+        temporary.as_file().sync_all().map_err(write_error)?;
+        // A temporary file is private (0600); the lockfile keeps the old file's mode, or the
+        // usual one for a file meant to be committed.
+        if let Some(permissions) = std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| m.permissions())
+            .or_else(default_permissions)
+        {
+            std::fs::set_permissions(temporary.path(), permissions).map_err(write_error)?;
+        }
+        temporary
+            .persist(&self.path)
+            .map_err(|e| write_error(e.error))?;
+        // The rename is only durable once the directory is.
+        self.directory.sync_all().map_err(write_error)
+    }
+}
+
+#[cfg(unix)]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// The lockfile for configs: `mcp-audit.lock` in the first path when it is a directory, else
+/// beside the first config file.
+pub fn default_path(first: &Path) -> PathBuf {
+    if first.is_dir() {
+        first.join(LOCKFILE_NAME)
+    } else {
+        parent_dir(first).join(LOCKFILE_NAME)
+    }
+}
+
+/// `config` as the lockfile names it: relative to the lockfile's directory, `/`-separated, so
+/// the file means the same on every checkout.
+pub fn config_key(lockfile: &Path, config: &str) -> String {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let base = normalise(&absolute(parent_dir(lockfile)));
+    let target = normalise(&absolute(Path::new(config)));
+    let common = base
+        .components()
+        .zip(target.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = base
+        .components()
+        .skip(common)
+        .map(|_| "..".into())
+        .collect();
+    parts.extend(
+        target
+            .components()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system (a config may be a symlink).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hash_ignores_key_order_and_number_spelling() {
+        let a = json!({"name": "t", "inputSchema": {"type": "object", "maxItems": 10}});
+        let b: Value =
+            serde_json::from_str(r#"{"inputSchema":{"maxItems":1e1,"type":"object"},"name":"t"}"#)
+                .unwrap();
+        assert_eq!(canonical_hash(&a), canonical_hash(&b));
+        assert_ne!(canonical_hash(&a), canonical_hash(&json!({"name": "u"})));
+    }
+
+    #[test]
+    fn text_is_sorted_and_round_trips() {
+        let capture = Capture {
+            server: "s".into(),
+            tools: vec![
+                json!({"name": "zeta", "description": "z"}),
+                json!({"name": "alpha", "description": "a", "inputSchema": {"type": "object"}}),
+            ],
+            ..Capture::default()
+        };
+        let lockfile = Lockfile::new(vec![LockedServer::of_capture(&capture)]);
+        let text = lockfile.to_text();
+        assert!(text.find("\"alpha\"").unwrap() < text.find("\"zeta\"").unwrap());
+        assert!(text.find("\"definition\"").unwrap() < text.find("\"hash\"").unwrap());
+        let again = Lockfile::parse(&text, "x").unwrap();
+        assert_eq!(again.to_text(), text);
+    }
+
+    #[test]
+    fn an_edited_definition_is_corrupt() {
+        let capture = Capture {
+            server: "s".into(),
+            tools: vec![json!({"name": "t", "description": "honest"})],
+            ..Capture::default()
+        };
+        let text = Lockfile::new(vec![LockedServer::of_capture(&capture)])
+            .to_text()
+            .replace("honest", "edited");
+        let error = Lockfile::parse(&text, "x.lock").unwrap_err().to_string();
+        assert!(error.contains("hash of tool `t`"), "{error}");
+    }
+
+    #[test]
+    fn newer_and_garbled_files_are_refused() {
+        let newer = Lockfile::parse(r#"{"version": 7, "servers": []}"#, "x.lock");
+        assert!(matches!(
+            newer,
+            Err(LockfileError::Newer { version: 7, .. })
+        ));
+        let garbled = Lockfile::parse(r#"{"version": 1, "servers": [{"nam"#, "x.lock");
+        assert!(matches!(garbled, Err(LockfileError::Corrupt { .. })));
+        let unknown = Lockfile::parse(r#"{"version": 1, "servers": [], "extra": 1}"#, "x.lock");
+        assert!(matches!(unknown, Err(LockfileError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn config_keys_are_relative_to_the_lockfile() {
+        assert_eq!(
+            config_key(Path::new("demo/mcp-audit.lock"), "demo/.mcp.json"),
+            ".mcp.json"
+        );
+        assert_eq!(
+            config_key(Path::new("mcp-audit.lock"), "./agents/a/mcp.json"),
+            "agents/a/mcp.json"
+        );
+        assert_eq!(
+            config_key(Path::new("a/mcp-audit.lock"), "b/mcp.json"),
+            "../b/mcp.json"
+        );
+    }
+}
