@@ -1,6 +1,6 @@
 //! Validating a policy file: every problem, each with its line, not only the first. The document
 //! is walked against the JSON Schema the model generates (so the format is said once), then read
-//! into the model and its values checked (patterns compile, signers are whole, capabilities exist).
+//! into the model and its values checked (patterns compile, signers are whole, key files exist).
 
 use super::model::{IdentityEntry, PolicyFile};
 use super::pattern::Pattern;
@@ -96,7 +96,8 @@ pub fn check(text: &str, base: &Path) -> Result<PolicyFile, Vec<Problem>> {
     }
     let file: PolicyFile = toml::from_str(text)
         .map_err(|e| vec![problem(e.span(), e.message().trim().to_string())])?;
-    let mut values = check_values(&file, text, base);
+    let images = SectionSpans::of(document.get_ref());
+    let mut values = check_values(&file, &images, base);
     values.sort_by_key(|(span, _)| span.start);
     if values.is_empty() {
         Ok(file)
@@ -293,9 +294,13 @@ pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
 
 /// The checks a schema cannot say: patterns compile, signers are whole, key files exist,
 /// a denial selects something.
-fn check_values(file: &PolicyFile, text: &str, base: &Path) -> Vec<(Range<usize>, String)> {
+fn check_values(
+    file: &PolicyFile,
+    spans: &SectionSpans,
+    base: &Path,
+) -> Vec<(Range<usize>, String)> {
     let mut found = Vec::new();
-    let whole = 0..text.len().min(1);
+    let whole = spans.images.clone();
     let pattern = |span: &Range<usize>, text: &str, found: &mut Vec<_>| {
         if let Err(problem) = Pattern::glob(text) {
             found.push((span.clone(), problem));
@@ -305,25 +310,26 @@ fn check_values(file: &PolicyFile, text: &str, base: &Path) -> Vec<(Range<usize>
     identities(&images.identities, &whole, "images.identities", &mut found);
     keys(&images.keys, base, &whole, &mut found);
     for (index, rule) in images.rules.iter().enumerate() {
+        let span = spans.rules.get(index).unwrap_or(&whole);
         if rule.server.is_none() && rule.image.is_none() {
             found.push((
-                whole.clone(),
+                span.clone(),
                 format!("images.rule[{index}] names neither a `server` nor an `image`"),
             ));
         }
         if let Some(image) = &rule.image {
-            pattern(&whole, image, &mut found);
+            pattern(span, image, &mut found);
         }
         identities(
             rule.identities.as_deref().unwrap_or_default(),
-            &whole,
+            span,
             &format!("images.rule[{index}].identities"),
             &mut found,
         );
         keys(
             rule.keys.as_deref().unwrap_or_default(),
             base,
-            &whole,
+            span,
             &mut found,
         );
     }
@@ -403,6 +409,37 @@ fn check_values(file: &PolicyFile, text: &str, base: &Path) -> Vec<(Range<usize>
         }
     }
     found
+}
+
+/// Where `[images]` and each `[[images.rule]]` are written, for problems with their values:
+/// that section is read without spans, as the registry stage has always read it.
+struct SectionSpans {
+    images: Range<usize>,
+    rules: Vec<Range<usize>>,
+}
+
+impl SectionSpans {
+    fn of(document: &DeTable<'_>) -> SectionSpans {
+        let images = document
+            .iter()
+            .find(|(key, _)| key.get_ref().as_ref() == "images")
+            .map(|(_, value)| value);
+        let rules = match images.map(Spanned::get_ref) {
+            Some(DeValue::Table(table)) => table
+                .iter()
+                .find(|(key, _)| key.get_ref().as_ref() == "rule")
+                .and_then(|(_, value)| match value.get_ref() {
+                    DeValue::Array(items) => Some(items.iter().map(Spanned::span).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        SectionSpans {
+            images: images.map_or(0..0, Spanned::span),
+            rules,
+        }
+    }
 }
 
 fn identities(
@@ -515,6 +552,13 @@ mod tests {
         assert!(found[0].contains("needs a `server`"), "{found:?}");
         let found = problems("[[scope]]\nservers = [\"a\"]\n");
         assert!(found[0].contains("needs the key `configs`"), "{found:?}");
+        let found = problems(
+            "# signers\n[images]\nkeys = []\n\n[[images.rule]]\nrequire_signature = true\n",
+        );
+        assert!(
+            found[0].starts_with("5:1:") && found[0].contains("neither"),
+            "{found:?}"
+        );
         let found = problems("[images\n");
         assert!(found[0].starts_with("1:"), "{found:?}");
     }

@@ -322,9 +322,8 @@ fn host_entry(
         quote(&program),
         quote(&package.name)
     );
-    match &package.version {
-        Some(version) => body.push_str(&format!("versions = [{}]\n", quote(version))),
-        None => {}
+    if let Some(version) = &package.version {
+        body.push_str(&format!("versions = [{}]\n", quote(version)));
     }
     let note = package.version.is_none().then(|| {
         format!(
