@@ -732,6 +732,66 @@ fn a_policy_file_beside_the_config_requires_signatures_per_image() {
     assert_eq!(run.registry_findings("bad"), pairs(&[("MCP411", "high")]));
 }
 
+/// Online, the perimeter's `digests` and signer are held to what the registry resolved and
+/// verified, and each policy finding names the rule's line.
+#[test]
+fn the_perimeter_holds_images_to_the_digest_and_signer_the_registry_shows() {
+    let dir = temp_dir("perimeter");
+    let repo = repository(OPEN, "perimeter");
+    let admitted = push_image(&format!("{repo}:1"), "the reviewed release", "amd64");
+    push_image(&format!("{repo}:2"), "an unreviewed release", "amd64");
+    let signer = key(SigningScheme::ECDSA_P256_SHA256_ASN1, &dir, "release");
+    let (payload, signature) = sign(&signer, &repo, &admitted);
+    push_signature(&repo, &admitted, payload, &signature);
+    std::fs::write(
+        dir.join("mcp-audit.toml"),
+        format!(
+            "[perimeter]\n\n[[perimeter.image]]\nimage = \"{OPEN}/supply-test/*\"\ndigests = [\"{admitted}\"]\nkeys = [\"release.pub\"]\n"
+        ),
+    )
+    .unwrap();
+    let run = scan(
+        &dir,
+        &[
+            ("reviewed", &format!("{repo}:1")),
+            ("moved", &format!("{repo}:2")),
+        ],
+        &[],
+        None,
+    );
+    let policy = |server: &str| -> Vec<(String, String)> {
+        run.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["server"] == server && f["category"] == "policy")
+            .map(|f| {
+                let message = f["message"].as_str().unwrap();
+                assert!(message.contains("mcp-audit.toml:3 "), "{message}");
+                (
+                    f["rule_id"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        policy("reviewed"),
+        Vec::<(String, String)>::new(),
+        "{}",
+        run.report
+    );
+    assert_eq!(
+        policy("moved"),
+        pairs(&[("MCP706", "high"), ("MCP707", "high")]),
+        "{}",
+        run.report
+    );
+    // The perimeter's signer is the registry stage's requirement too.
+    assert_eq!(run.server("reviewed")["signature"]["verified"], true);
+    assert_eq!(run.registry_findings("moved"), pairs(&[("MCP411", "high")]));
+}
+
 /// A registry on loopback that answers every manifest request with the same bytes, and claims
 /// whatever digest was asked for. It serves a bounded number of requests, then stops.
 fn lying_registry() -> String {
