@@ -63,9 +63,8 @@ pub struct LockArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// The policy file whose signature requirements images must meet. Default: as for `scan`.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     #[command(flatten)]
     pub supply: SupplyArgs,
@@ -113,10 +112,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// The policy file. Default: `mcp-audit.toml` beside a config (or in a directory scanned),
-    /// else at the root of the repository holding the first config.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// The lockfile to compare with, instead of an `mcp-audit.lock` found beside the first
     /// config. Every difference is a `rug-pull` finding.
@@ -178,9 +175,8 @@ pub struct CaptureCommandArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// The policy file whose signature requirements images must meet. Default: as for `scan`.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     #[command(flatten)]
     pub supply: SupplyArgs,
@@ -228,6 +224,16 @@ pub struct SupplyArgs {
     /// the Sigstore public-good root built into mcp-audit.
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+}
+
+/// Which policy file holds the configs to a perimeter and scopes, and says which signatures
+/// images need: one flag for every command that reads configs.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The policy file. Default: `mcp-audit.toml` beside a config (or in a directory scanned),
+    /// else at the root of the repository holding the first config.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

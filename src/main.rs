@@ -124,7 +124,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         offline: args.offline,
         supply: supply_input(&args.supply),
         capture: capture_options(&args.capture, args.jobs),
-        policy: args.policy.clone(),
+        policy: args.policy.file.clone(),
         lockfile: match &args.lockfile {
             Some(path) => LockfileChoice::At(path.clone()),
             None => LockfileChoice::Discover,
@@ -209,7 +209,7 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
         configs,
         capture: capture_options(&args.capture, args.jobs),
         supply: supply_input(&args.supply),
-        policy: args.policy.clone(),
+        policy: args.policy.file.clone(),
         ..ScanInput::default()
     };
     let outcome = scan::capture(&input)?;
@@ -381,7 +381,7 @@ fn lock(args: LockArgs) -> Result<ExitCode> {
         captures: args.tools.clone(),
         supply: supply_input(&args.supply),
         capture: capture_options(&args.capture, args.jobs),
-        policy: args.policy.clone(),
+        policy: args.policy.file.clone(),
         ..ScanInput::default()
     };
     let pool = rayon::ThreadPoolBuilder::new()
