@@ -768,6 +768,9 @@ fn the_perimeter_holds_images_to_the_digest_and_signer_the_registry_shows() {
             .map(|f| {
                 let message = f["message"].as_str().unwrap();
                 assert!(message.contains("mcp-audit.toml:3 "), "{message}");
+                let entry = &run.server(server)["location"];
+                assert_eq!(f["location"]["line"], entry["line"], "{f}");
+                assert_eq!(f["location"]["path"], entry["path"], "{f}");
                 (
                     f["rule_id"].as_str().unwrap().to_string(),
                     f["severity"].as_str().unwrap().to_string(),
