@@ -653,3 +653,20 @@ fn init_takes_each_images_digest_and_signer_from_the_lockfile() {
         run.report["findings"]
     );
 }
+
+/// What `policy init` writes, reviewed as a snapshot: a change to it is a diff in review.
+#[test]
+fn init_output_snapshot() {
+    let out = mcp_audit(&[
+        "policy",
+        "init",
+        "fixtures/policy/grown/.mcp.json",
+        "--output",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(
+        "policy_init_of_the_grown_config",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
