@@ -418,13 +418,12 @@ fn capture_summary(capture: &Capture) -> ServerSummary {
     ServerSummary {
         name: capture.server.clone(),
         source: capture.source.display().to_string(),
-        tools: capture.tools.len(),
+        capabilities: Some(capabilities::union(&profiles)),
+        tools: profiles,
         prompts: capture.prompts.len(),
         resources: capture.resources.len(),
         resource_templates: capture.resource_templates.len(),
         has_instructions: capture.instructions.is_some(),
-        capabilities: Some(capabilities::union(&profiles)),
-        tool_capabilities: Some(profiles),
         prompt_capabilities: (!capture.prompts.is_empty())
             .then(|| capabilities::profile_prompts(&capture.prompts)),
         ..ServerSummary::default()

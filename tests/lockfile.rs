@@ -470,7 +470,7 @@ fn an_offline_scan_reads_the_locked_captures_of_container_servers() {
     let found = report(&output);
     assert!(rug_pulls(&found).is_empty(), "{found}");
     let server = &found["servers"][0];
-    assert_eq!(server["tools"], 1, "{server}");
+    assert_eq!(server["tools"][0]["name"], "get_fact", "{server}");
     assert_eq!(server["capture"]["instructions"], "Facts, daily.");
     let poisoned = found["findings"]
         .as_array()
