@@ -484,3 +484,56 @@ fn an_offline_scan_reads_the_locked_captures_of_container_servers() {
     );
     assert_eq!(code(&output), 1, "high poisoning findings fail the scan");
 }
+
+#[test]
+fn the_demo_rug_pull_names_the_annotation_its_changed_tool_now_claims() {
+    let dir = scratch("demo");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let lockfile = dir.join("weather.lock");
+    let lockfile = lockfile.to_str().unwrap();
+    let before = format!("{root}/demo/tools/weather.json");
+    let after = format!("{root}/demo/tools/later/weather.json");
+    let locked = run(&dir, &["lock", "--tools", &before, "--lockfile", lockfile]);
+    assert_eq!(code(&locked), 0, "{}", stderr(&locked));
+    let output = run(
+        &dir,
+        &[
+            "scan",
+            "--tools",
+            &after,
+            "--lockfile",
+            lockfile,
+            "--format",
+            "json",
+        ],
+    );
+    let found = report(&output);
+    let mut pulls = rug_pulls(&found);
+    pulls.sort();
+    assert_eq!(
+        pulls,
+        [
+            ("MCP801".into(), "high".into(), "get_alerts".into()),
+            ("MCP802".into(), "medium".into(), "share_forecast".into()),
+        ]
+    );
+    let changed = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "MCP801")
+        .unwrap();
+    let message = changed["message"].as_str().unwrap();
+    assert!(
+        message.contains("`get_alerts` now claims `readOnlyHint`"),
+        "{message}"
+    );
+    assert!(message.contains("+  Get active weather alerts for a US state. For precise alerts"));
+    assert!(
+        changed["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("For precise alerts, first call list_contacts"),
+        "{changed}"
+    );
+}
