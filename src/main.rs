@@ -154,7 +154,18 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => write_stdout(&rendered)?,
     }
-    if args.locked && outcome.lock_changes > 0 {
+    if args.locked && !outcome.lock_unverified.is_empty() {
+        let names: Vec<String> = outcome
+            .lock_unverified
+            .iter()
+            .map(|n| make_visible(n))
+            .collect();
+        eprintln!(
+            "mcp-audit: --locked: not captured, so not compared with the lockfile: {}",
+            names.join(", ")
+        );
+    }
+    if args.locked && (outcome.lock_changes > 0 || !outcome.lock_unverified.is_empty()) {
         eprintln!(
             "mcp-audit: --locked: {} difference{} from the lockfile",
             outcome.lock_changes,

@@ -69,6 +69,9 @@ pub struct ScanOutcome {
     pub lockfile: Option<PathBuf>,
     /// How many findings are differences from the lockfile: what `scan --locked` fails on.
     pub lock_changes: usize,
+    /// Locked container servers this run could not capture (online), so could not compare:
+    /// `scan --locked` cannot vouch for them either.
+    pub lock_unverified: Vec<String>,
     /// The captures read from files (`--tools`), which `lock` pins as they are.
     pub saved_captures: Vec<Capture>,
 }
@@ -203,6 +206,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
     ));
     findings.extend(capabilities::harden_containers(&configs, &captures, &rules));
     let mut lock_changes = 0;
+    let mut lock_unverified = Vec::new();
     if let Some((path, lockfile)) = &lock {
         let observed = observe(path, &configs, &servers, &captures[..saved]);
         let scanned: Vec<String> = configs
@@ -224,6 +228,18 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
             &rules,
         );
         lock_changes = changes.len();
+        if !input.offline {
+            lock_unverified = observed
+                .iter()
+                .filter(|o| o.entry.capture.is_none())
+                .filter(|o| {
+                    lockfile
+                        .get(o.entry.key())
+                        .is_some_and(|locked| locked.capture.is_some())
+                })
+                .map(|o| o.entry.name.clone())
+                .collect();
+        }
         findings.extend(changes);
     }
     sort_findings(&mut findings);
@@ -237,6 +253,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         policy,
         lockfile: lock.map(|(path, _)| path),
         lock_changes,
+        lock_unverified,
         saved_captures: captures[..saved].to_vec(),
     })
 }
