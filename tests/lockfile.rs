@@ -12,6 +12,16 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-audit");
 
+/// A pre-commit check of `.mcp.json` against its lockfile, as JSON.
+const OFFLINE_LOCKED_SCAN: &[&str] = &[
+    "scan",
+    "--offline",
+    "--locked",
+    "--format",
+    "json",
+    ".mcp.json",
+];
+
 fn scratch(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("mcp-audit-lockfile-{name}-{}", std::process::id()));
@@ -271,17 +281,7 @@ fn config_changes_since_the_lock_are_found_beside_the_config() {
         lockfile["servers"][0]["launch"],
         json!({"kind": "host", "argv": ["npx", "-y", "@modelcontextprotocol/server-memory@2025.4.25"]})
     );
-    let quiet = run(
-        &dir,
-        &[
-            "scan",
-            "--offline",
-            "--locked",
-            "--format",
-            "json",
-            ".mcp.json",
-        ],
-    );
+    let quiet = run(&dir, OFFLINE_LOCKED_SCAN);
     assert_eq!(code(&quiet), 0, "{}", stderr(&quiet));
     assert!(stderr(&quiet).contains("mcp-audit.lock"));
 
@@ -456,17 +456,7 @@ fn an_offline_scan_reads_the_locked_captures_of_container_servers() {
         Lockfile::new(vec![entry]).to_text(),
     )
     .unwrap();
-    let output = run(
-        &dir,
-        &[
-            "scan",
-            "--offline",
-            "--locked",
-            "--format",
-            "json",
-            ".mcp.json",
-        ],
-    );
+    let output = run(&dir, OFFLINE_LOCKED_SCAN);
     let found = report(&output);
     assert!(rug_pulls(&found).is_empty(), "{found}");
     let server = &found["servers"][0];
