@@ -110,14 +110,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             args.tools.len()
         );
     }
-    // With neither a PATH nor `--tools`, look for configs under the current directory.
-    let configs = if args.paths.is_empty() && args.tools.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
     let input = ScanInput {
-        configs,
+        configs: config_paths(&args.paths, &args.tools),
         captures: args.tools.clone(),
         capture_server: args.server.clone(),
         rule_dirs: args.rules.clone(),
@@ -130,11 +124,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             None => LockfileChoice::Discover,
         },
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()
-        .context("starting the rule engine's threads")?;
-    let outcome = pool.install(|| scan::scan(&input))?;
+    let outcome = engine_pool(args.jobs)?.install(|| scan::scan(&input))?;
     if !outcome.configs.is_empty() {
         let names: Vec<&str> = outcome.configs.iter().map(|f| f.path.as_str()).collect();
         let plural = if names.len() == 1 { "" } else { "s" };
@@ -167,7 +157,18 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing the report to {}", path.display()))?,
         None => write_stdout(&rendered)?,
     }
-    if args.locked && outcome.lock_changes > 0 {
+    if args.locked && !outcome.lock_unverified.is_empty() {
+        let names: Vec<String> = outcome
+            .lock_unverified
+            .iter()
+            .map(|n| make_visible(n))
+            .collect();
+        eprintln!(
+            "mcp-audit: --locked: not captured, so not compared with the lockfile: {}",
+            names.join(", ")
+        );
+    }
+    if args.locked && (outcome.lock_changes > 0 || !outcome.lock_unverified.is_empty()) {
         eprintln!(
             "mcp-audit: --locked: {} difference{} from the lockfile",
             outcome.lock_changes,
@@ -181,6 +182,24 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The configs to read: the paths given, or with neither a path nor a `--tools` file, the
+/// current directory, searched.
+fn config_paths(paths: &[PathBuf], tools: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() && tools.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// The rule engine's threads: `--jobs`, or one per core.
+fn engine_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .context("starting the rule engine's threads")
 }
 
 fn supply_input(args: &SupplyArgs) -> SupplyInput {
@@ -200,13 +219,8 @@ fn supply_input(args: &SupplyArgs) -> SupplyInput {
 }
 
 fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
-    let configs = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
     let input = ScanInput {
-        configs,
+        configs: config_paths(&args.paths, &[]),
         capture: capture_options(&args.capture, args.jobs),
         supply: supply_input(&args.supply),
         policy: args.policy.file.clone(),
@@ -371,24 +385,15 @@ fn policy_check(file: Option<&Path>) -> Result<ExitCode> {
 }
 
 fn lock(args: LockArgs) -> Result<ExitCode> {
-    let configs = if args.paths.is_empty() && args.tools.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
     let input = ScanInput {
-        configs,
+        configs: config_paths(&args.paths, &args.tools),
         captures: args.tools.clone(),
         supply: supply_input(&args.supply),
         capture: capture_options(&args.capture, args.jobs),
         policy: args.policy.file.clone(),
         ..ScanInput::default()
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build()
-        .context("starting the rule engine's threads")?;
-    let outcome = pool.install(|| {
+    let outcome = engine_pool(args.jobs)?.install(|| {
         mcp_audit::approve::lock(&input, args.lockfile.as_deref(), args.update.as_deref())
     })?;
     if !outcome.changes.is_empty() {

@@ -74,6 +74,9 @@ pub struct ScanOutcome {
     pub lockfile: Option<PathBuf>,
     /// How many findings are differences from the lockfile: what `scan --locked` fails on.
     pub lock_changes: usize,
+    /// Locked container servers this run could not capture (online), so could not compare:
+    /// `scan --locked` cannot vouch for them either.
+    pub lock_unverified: Vec<String>,
     /// The captures read from files (`--tools`), which `lock` pins as they are.
     pub saved_captures: Vec<Capture>,
 }
@@ -220,6 +223,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         findings.extend(enforce::enforce(document, &subjects, &rules));
     }
     let mut lock_changes = 0;
+    let mut lock_unverified = Vec::new();
     if let Some((path, lockfile)) = &lock {
         let observed = observe(path, &configs, &servers, &captures[..saved]);
         let scanned: Vec<String> = configs
@@ -241,6 +245,18 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
             &rules,
         );
         lock_changes = changes.len();
+        if !input.offline {
+            lock_unverified = observed
+                .iter()
+                .filter(|o| o.entry.capture.is_none())
+                .filter(|o| {
+                    lockfile
+                        .get(o.entry.key())
+                        .is_some_and(|locked| locked.capture.is_some())
+                })
+                .map(|o| o.entry.name.clone())
+                .collect();
+        }
         findings.extend(changes);
     }
     sort_findings(&mut findings);
@@ -254,6 +270,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         policy: document.map(|d| d.shown),
         lockfile: lock.map(|(path, _)| path),
         lock_changes,
+        lock_unverified,
         saved_captures: captures[..saved].to_vec(),
     })
 }
@@ -447,13 +464,12 @@ fn capture_summary(capture: &Capture) -> ServerSummary {
     ServerSummary {
         name: capture.server.clone(),
         source: capture.source.display().to_string(),
-        tools: capture.tools.len(),
+        capabilities: Some(capabilities::union(&profiles)),
+        tools: profiles,
         prompts: capture.prompts.len(),
         resources: capture.resources.len(),
         resource_templates: capture.resource_templates.len(),
         has_instructions: capture.instructions.is_some(),
-        capabilities: Some(capabilities::union(&profiles)),
-        tool_capabilities: Some(profiles),
         prompt_capabilities: (!capture.prompts.is_empty())
             .then(|| capabilities::profile_prompts(&capture.prompts)),
         ..ServerSummary::default()

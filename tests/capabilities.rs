@@ -137,7 +137,7 @@ fn reports_carry_capabilities_and_annotations() {
         assert!(union.iter().any(|c| c == capability), "{union:?}");
     }
     let json = serde_json::to_value(server).expect("serialises");
-    let read = &json["tool_capabilities"][0];
+    let read = &json["tools"][0];
     assert_eq!(read["name"], "read_file");
     assert_eq!(read["capabilities"][0]["capability"], "file-read");
     assert_eq!(read["capabilities"][0]["evidence"][0]["source"], "name");
@@ -217,9 +217,8 @@ fn capability_table_of_the_real_servers() {
         let profiles = profile_tools(&tools);
         servers.push(ServerSummary {
             name: name.to_string(),
-            tools: tools.len(),
             capabilities: Some(union(&profiles)),
-            tool_capabilities: Some(profiles),
+            tools: profiles,
             ..ServerSummary::default()
         });
     }

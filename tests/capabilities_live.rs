@@ -39,7 +39,7 @@ fn a_weather_server_is_advised_every_flag_it_lacks() {
     assert_eq!(advice("dropped"), ["--network none"], "{}", run.stderr);
     let weather = server(&run, "weather");
     assert_eq!(weather["capabilities"], serde_json::json!([]));
-    assert_eq!(weather["tool_capabilities"][0]["name"], "forecast");
+    assert_eq!(weather["tools"][0]["name"], "forecast");
     assert_eq!(containers(prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap_or_default();
 }

@@ -1,11 +1,11 @@
-//! The JSON report: `{"version": 1, "servers": [...], "findings": [...]}`, stable and versioned;
+//! The JSON report: `{"version": 2, "servers": [...], "findings": [...]}`, stable and versioned;
 //! the README documents every field.
 
 use super::ScanReport;
 use serde_json::json;
 
 /// Bumped when a field changes meaning or disappears; new fields do not bump it.
-pub const JSON_VERSION: u32 = 1;
+pub const JSON_VERSION: u32 = 2;
 
 pub fn render(report: &ScanReport<'_>) -> String {
     let document = json!({

@@ -60,7 +60,7 @@ fn write_summary_tables(out: &mut String, report: &ScanReport<'_>) {
             "| {} | {} | {} | {} | {} | {} | {} | {findings} |",
             escape(&server.name),
             escape(&server.source),
-            server.tools,
+            server.tools.len(),
             server.prompts,
             server.resources,
             server.resource_templates,
@@ -103,7 +103,7 @@ fn write_capabilities(out: &mut String, report: &ScanReport<'_>) {
     let _ = writeln!(out, "| Server | {} |", columns.join(" | "));
     let _ = writeln!(out, "| --- |{}", " --- |".repeat(columns.len()));
     for server in &servers {
-        let profiles = server.tool_capabilities.as_deref().unwrap_or_default();
+        let profiles = &server.tools;
         let cells: Vec<&str> = columns
             .iter()
             .map(|c| {
@@ -289,7 +289,9 @@ mod tests {
         let servers = [ServerSummary {
             name: "demo|x".to_string(),
             source: "caps/demo.json".to_string(),
-            tools: 1,
+            tools: crate::rules::capabilities::profile_tools(&[
+                serde_json::json!({"name": "get_forecast"}),
+            ]),
             prompts: 0,
             resources: 0,
             resource_templates: 0,

@@ -25,7 +25,9 @@ pub struct ServerSummary {
     pub name: String,
     /// The file the server came from: a capture file, or the config that declares it.
     pub source: String,
-    pub tools: usize,
+    /// Each tool: its name, its inferred capabilities with their evidence, and the
+    /// annotations it declares; empty when nothing was captured.
+    pub tools: Vec<crate::rules::capabilities::ToolProfile>,
     pub prompts: usize,
     pub resources: usize,
     pub resource_templates: usize,
@@ -59,9 +61,6 @@ pub struct ServerSummary {
     /// The union of its tools' inferred capabilities, in lexicon order, when its tools are known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<String>>,
-    /// Each tool: its name, inferred capabilities with their evidence, declared annotations.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool_capabilities: Option<Vec<crate::rules::capabilities::ToolProfile>>,
     /// Each prompt's inferred capabilities, when the server offers prompts; not in the union,
     /// since a prompt does nothing by itself.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,7 +159,7 @@ impl<'a> ScanReport<'a> {
     /// first, e.g. `2 servers, 5 tools scanned: 0 critical, 1 high, 0 medium, 0 low, 0 info`.
     pub(crate) fn summary_line(&self) -> String {
         let servers = self.servers.len();
-        let tools: usize = self.servers.iter().map(|s| s.tools).sum();
+        let tools: usize = self.servers.iter().map(|s| s.tools.len()).sum();
         let scanned = format!(
             "{servers} server{}, {tools} tool{} scanned",
             plural(servers),
@@ -216,7 +215,7 @@ pub(crate) fn describe_signature(signature: Option<&crate::registry::SignatureOu
 /// tools)`; `None` when its tools are not known.
 pub(crate) fn capability_line(server: &ServerSummary) -> Option<String> {
     let capabilities = server.capabilities.as_ref()?;
-    let profiles = server.tool_capabilities.as_deref().unwrap_or_default();
+    let profiles = &server.tools;
     let declaring = profiles.iter().filter(|p| p.annotations.is_some()).count();
     let list = if capabilities.is_empty() {
         "no capability inferred".to_string()

@@ -174,7 +174,10 @@ mod tests {
         ServerSummary {
             name: "demo".to_string(),
             source: "mcp.json".to_string(),
-            tools: 2,
+            tools: crate::rules::capabilities::profile_tools(&[
+                serde_json::json!({"name": "a"}),
+                serde_json::json!({"name": "b"}),
+            ]),
             prompts: 0,
             resources: 0,
             resource_templates: 0,
