@@ -281,11 +281,7 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
 /// `policy init`: the policy admitting what the configs use, beside the first config, at
 /// `--output`, or on standard output; never over an existing file without `--force`.
 fn policy_init(paths: &[PathBuf], output: Option<&Path>, force: bool) -> Result<ExitCode> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
+    let paths = config_paths(paths, &[]);
     let configs = mcp_audit::config::load_configs(&paths)?;
     let Some(first) = configs.first() else {
         bail!("no config to write a policy for");
