@@ -1,8 +1,9 @@
 //! The `scan` pipeline: configs and saved captures in, servers and findings out. It wires the
 //! stages in order (config lint; for container servers unless offline, the registry stage, then
 //! capture in the sandbox by the verified digest; the rule engine on what each server offers;
-//! the shadowing audit of all captures as one session) and owns no stage's logic; reading flags
-//! and printing belong to the binary.
+//! the shadowing audit of all captures as one session; the policy's perimeter and scopes, offline
+//! too; the lockfile comparison) and owns no stage's logic; reading flags and printing belong to
+//! the binary.
 
 use crate::capture::{Capture, CaptureError, read_capture};
 use crate::config::{self, ConfigError, ConfigFile, Server};
