@@ -95,7 +95,8 @@ pub fn lock(
             continue;
         }
         outcome.changes.extend(differences);
-        let approved = update.is_some_and(|names| names.is_empty() || names.contains(&now.entry.name));
+        let approved =
+            update.is_some_and(|names| names.is_empty() || names.contains(&now.entry.name));
         if approved {
             outcome.updated.push(now.entry.name.clone());
             entries.push(now.entry.clone());
@@ -134,8 +135,10 @@ pub fn lock(
 
 /// A container server with no capture: the sandbox or the registry stage failed for it.
 fn is_uncaptured_container(now: &Observed) -> bool {
-    matches!(now.entry.launch, Some(lockfile::LockedLaunch::Container { .. }))
-        && now.entry.capture.is_none()
+    matches!(
+        now.entry.launch,
+        Some(lockfile::LockedLaunch::Container { .. })
+    ) && now.entry.capture.is_none()
 }
 
 /// The capture and supply-chain findings on a server's entry: why it was not captured.

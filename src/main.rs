@@ -307,7 +307,11 @@ fn lock(args: LockArgs) -> Result<ExitCode> {
     .into_iter()
     .flatten()
     .collect();
-    let state = if outcome.written { "wrote" } else { "unchanged:" };
+    let state = if outcome.written {
+        "wrote"
+    } else {
+        "unchanged:"
+    };
     match summary.is_empty() {
         true => eprintln!("mcp-audit: {state} {path}"),
         false => eprintln!("mcp-audit: {state} {path} ({})", summary.join("; ")),
@@ -330,13 +334,11 @@ fn lock(args: LockArgs) -> Result<ExitCode> {
             names.join(" ")
         );
     }
-    Ok(
-        if outcome.refused.is_empty() && outcome.failed.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        },
-    )
+    Ok(if outcome.refused.is_empty() && outcome.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn capture_options(args: &CaptureArgs, jobs: Option<usize>) -> CaptureOptions {

@@ -146,7 +146,10 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         && let Some((path, lockfile)) = &lock
     {
         // Offline, the locked captures stand in for live ones: the rules read what was approved.
-        for (file, server) in configs.iter().flat_map(|f| f.servers.iter().map(move |s| (f, s))) {
+        for (file, server) in configs
+            .iter()
+            .flat_map(|f| f.servers.iter().map(move |s| (f, s)))
+        {
             let key = lockfile::config_key(path, &file.path);
             let Some(locked) = lockfile
                 .get((Some(&key), &server.name))

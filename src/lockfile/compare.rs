@@ -102,18 +102,21 @@ pub fn compare_server(locked: &LockedServer, now: &Observed, rules: &RuleSet) ->
         && locked.image == now.entry.image
     {
         let image = now.entry.image.as_deref().unwrap_or("the image");
-        findings.extend(at(rules.finding(
-            "MCP805",
-            server,
-            format!("`{image}` now resolves to {after}; it was locked at {before}"),
-        )
-        .map(|f| f.evidence(after))));
+        findings.extend(at(rules
+            .finding(
+                "MCP805",
+                server,
+                format!("`{image}` now resolves to {after}; it was locked at {before}"),
+            )
+            .map(|f| f.evidence(after))));
     }
     if let (Some(before), Some(_)) = (&locked.signer, &now.entry.digest)
         && now.entry.signer.as_ref() != Some(before)
     {
         let message = match &now.entry.signer {
-            Some(after) => format!("the image is now signed by {after}; it was locked signed by {before}"),
+            Some(after) => {
+                format!("the image is now signed by {after}; it was locked signed by {before}")
+            }
             None => format!(
                 "the image now has no signature that verifies; it was locked signed by {before}"
             ),
@@ -253,7 +256,10 @@ fn changed_item(
     rules.finding("MCP801", server, message).map(|f| {
         tool_of(f, kind, &now.id)
             .field(field)
-            .evidence(&added_words(&texts(&locked.definition), &texts(&now.definition)))
+            .evidence(&added_words(
+                &texts(&locked.definition),
+                &texts(&now.definition),
+            ))
     })
 }
 
@@ -413,7 +419,11 @@ fn added_words(old: &str, new: &str) -> String {
         .filter(|c| c.tag() == ChangeTag::Insert)
         .map(|c| c.value())
         .collect();
-    words.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+    words
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -485,7 +495,10 @@ mod tests {
         let findings = compare_server(&locked.entry, &now, &rules);
         assert_eq!(ids(&findings), [("MCP801", Some("delete_file"))]);
         let message = &findings[0].message;
-        assert!(message.contains("`delete_file` now claims `readOnlyHint`"), "{message}");
+        assert!(
+            message.contains("`delete_file` now claims `readOnlyHint`"),
+            "{message}"
+        );
         assert!(message.contains("`delete_file` no longer declares `destructiveHint`"));
         assert_eq!(findings[0].field, "annotations");
     }
@@ -493,7 +506,9 @@ mod tests {
     #[test]
     fn a_new_capability_is_named() {
         let rules = RuleSet::load(&[]).unwrap();
-        let locked = observed(vec![json!({"name": "run", "description": "Show the time."})]);
+        let locked = observed(vec![
+            json!({"name": "run", "description": "Show the time."}),
+        ]);
         let now = observed(vec![json!({"name": "run",
             "description": "Show the time.",
             "inputSchema": {"type": "object", "properties": {"command": {"type": "string"}}}})]);
@@ -504,8 +519,10 @@ mod tests {
     #[test]
     fn nothing_changed_is_nothing_reported() {
         let rules = RuleSet::load(&[]).unwrap();
-        let tools = vec![json!({"name": "a", "description": "A.", "inputSchema": {"b": 1, "a": 2}})];
-        let reordered = vec![json!({"inputSchema": {"a": 2, "b": 1}, "description": "A.", "name": "a"})];
+        let tools =
+            vec![json!({"name": "a", "description": "A.", "inputSchema": {"b": 1, "a": 2}})];
+        let reordered =
+            vec![json!({"inputSchema": {"a": 2, "b": 1}, "description": "A.", "name": "a"})];
         let findings = compare_server(&observed(tools).entry, &observed(reordered), &rules);
         assert!(findings.is_empty(), "{findings:?}");
     }

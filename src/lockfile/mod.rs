@@ -500,7 +500,11 @@ pub fn config_key(lockfile: &Path, config: &str) -> String {
         .zip(target.components())
         .take_while(|(a, b)| a == b)
         .count();
-    let mut parts: Vec<String> = base.components().skip(common).map(|_| "..".into()).collect();
+    let mut parts: Vec<String> = base
+        .components()
+        .skip(common)
+        .map(|_| "..".into())
+        .collect();
     parts.extend(
         target
             .components()
@@ -575,7 +579,10 @@ mod tests {
     #[test]
     fn newer_and_garbled_files_are_refused() {
         let newer = Lockfile::parse(r#"{"version": 7, "servers": []}"#, "x.lock");
-        assert!(matches!(newer, Err(LockfileError::Newer { version: 7, .. })));
+        assert!(matches!(
+            newer,
+            Err(LockfileError::Newer { version: 7, .. })
+        ));
         let garbled = Lockfile::parse(r#"{"version": 1, "servers": [{"nam"#, "x.lock");
         assert!(matches!(garbled, Err(LockfileError::Corrupt { .. })));
         let unknown = Lockfile::parse(r#"{"version": 1, "servers": [], "extra": 1}"#, "x.lock");
