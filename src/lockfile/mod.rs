@@ -70,7 +70,8 @@ pub struct LockedServer {
     pub digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    /// Who signed that image: a key file, or `identity (issuer)`.
+    /// Who signed that image: the key's fingerprint (`key sha256:HEX` of its DER encoding,
+    /// whatever the key file is called), or a keyless signature's `identity (issuer)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
     /// What the server offered; absent for servers that are not captured (host and remote).
