@@ -664,8 +664,13 @@ fn a_write_killed_midway_leaves_the_old_lockfile_intact() {
     assert_eq!(code(&again), 0, "{}", stderr(&again));
     let written = read_lockfile(&lockfile);
     assert_eq!(locked_tool_ids(&written, "big").len(), 500);
+    assert_eq!(leftovers.len(), 1, "the killed run left its temporary file");
+    assert!(
+        leftovers.iter().all(|p| !p.exists()),
+        "the next lock removed it"
+    );
     eprintln!(
-        "killed mid-write: old lockfile intact ({} bytes), {} temporary file(s) left; the next lock wrote {} bytes in {} ms",
+        "killed mid-write: old lockfile intact ({} bytes), {} temporary file(s) left and removed by the next lock, which wrote {} bytes in {} ms",
         old.len(),
         leftovers.len(),
         std::fs::metadata(&lockfile).unwrap().len(),
