@@ -618,6 +618,29 @@ fn a_server_that_cannot_be_captured_keeps_its_old_entry_and_the_others_are_writt
         assert!(locked(&after, "steady").is_some());
         eprintln!("lock with a crashing and an absent server, update {update}: {err}");
     }
+
+    // Offline, against the lockfile: `absent` was never approved, `steady` is gone from the
+    // config; no container runs.
+    let config = write_config(
+        &dir,
+        &[
+            ("flaky", docker(&[], &tag, &["/scenarios/lock.json"])),
+            ("absent", docker(&[], &absent, &[])),
+            ("newcomer", scenario("paginated", &[])),
+        ],
+    );
+    let since = now();
+    let offline = scan(&config, prefix, &["--offline"]);
+    assert_eq!(
+        rug_pulls(&offline),
+        triples(&[("MCP807", "absent", ""), ("MCP808", "steady", "")]),
+        "{}",
+        offline.stderr
+    );
+    assert_eq!(rug_pull(&offline, "MCP807", "")["severity"], "medium");
+    assert_eq!(rug_pull(&offline, "MCP808", "")["severity"], "info");
+    assert_eq!(tool_names(&offline, "flaky"), ["add"], "the locked capture");
+    assert_eq!(created(prefix, &since, &now()), Vec::<String>::new());
     assert_no_container_left(prefix);
     std::fs::remove_dir_all(&dir).unwrap();
 }
