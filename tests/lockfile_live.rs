@@ -206,17 +206,6 @@ fn created(prefix: &str, since: &str, until: &str) -> Vec<String> {
         .collect()
 }
 
-/// No container of `prefix` is left. A `docker run --rm` container whose removal the daemon
-/// has begun (`docker rm --force` then returns at once) may still be listed for a moment after
-/// the run exits; it is given a few seconds to go.
-fn assert_no_container_left(prefix: &str) {
-    let deadline = Instant::now() + std::time::Duration::from_secs(10);
-    while !containers(prefix).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert_eq!(containers(prefix), Vec::<String>::new());
-}
-
 fn key_path(key: &Key) -> &str {
     key.public_pem.to_str().unwrap()
 }
@@ -511,7 +500,7 @@ fn a_re_pointed_tag_is_reported_change_by_change_until_approved() {
         )
     );
 
-    assert_no_container_left(prefix);
+    assert_eq!(containers(prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -641,7 +630,7 @@ fn a_server_that_cannot_be_captured_keeps_its_old_entry_and_the_others_are_writt
     assert_eq!(rug_pull(&offline, "MCP808", "")["severity"], "info");
     assert_eq!(tool_names(&offline, "flaky"), ["add"], "the locked capture");
     assert_eq!(created(prefix, &since, &now()), Vec::<String>::new());
-    assert_no_container_left(prefix);
+    assert_eq!(containers(prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -896,6 +885,6 @@ fn thirteen_real_npm_servers_lock_byte_identically_and_a_re_published_one_is_a_r
         servers.len(),
         bytes.len()
     );
-    assert_no_container_left(prefix);
+    assert_eq!(containers(prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
