@@ -3,7 +3,7 @@
 //! changed is re-approved only when `--update` names it (or names none); one whose capture
 //! failed keeps its old entry; the entries of servers gone from the configs read are dropped.
 
-use crate::finding::{Category, Finding, Location};
+use crate::finding::{Category, Finding, Location, Severity};
 use crate::lockfile::compare::{self, Observed};
 use crate::lockfile::{self, LockedServer, Lockfile, LockfileGuard};
 use crate::rules::RuleSet;
@@ -141,18 +141,32 @@ fn is_uncaptured_container(now: &Observed) -> bool {
     ) && now.entry.capture.is_none()
 }
 
-/// The capture and supply-chain findings on a server's entry: why it was not captured.
+/// Why a server was not captured: the capture stage's findings when it ran (the server
+/// crashed, hung, spoke no MCP), else the registry stage's serious ones that kept it from
+/// running (no such image, a tampered signature). Advice that did not stop it (pinned by tag,
+/// unsigned) is the scan's to report, not a reason.
 fn why_uncaptured(findings: &[Finding], now: &Observed) -> Vec<Finding> {
     let entry_file = now.location.as_ref().map(|l| l.path.as_str());
-    findings
+    let about: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.server == now.entry.name)
-        .filter(|f| matches!(f.category, Category::Capture | Category::SupplyChain))
         .filter(|f| {
             f.location
                 .as_ref()
                 .is_none_or(|l: &Location| Some(l.path.as_str()) == entry_file)
         })
+        .collect();
+    let capture: Vec<Finding> = about
+        .iter()
+        .filter(|f| f.category == Category::Capture)
+        .map(|f| (*f).clone())
+        .collect();
+    if !capture.is_empty() {
+        return capture;
+    }
+    about
+        .into_iter()
+        .filter(|f| f.category == Category::SupplyChain && f.severity >= Severity::High)
         .cloned()
         .collect()
 }

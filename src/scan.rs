@@ -318,7 +318,7 @@ pub fn observe(
                     .signature
                     .as_ref()
                     .filter(|s| s.verified)
-                    .and_then(|s| s.signer.clone());
+                    .and_then(|s| s.signer_id.clone());
                 entry.capture = summary.capture.as_ref().map(LockedCapture::of);
             }
             observed.push(Observed {

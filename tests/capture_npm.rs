@@ -6,41 +6,13 @@
 mod sandbox;
 
 use sandbox::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::process::Command;
 use std::time::Instant;
 
-/// A packaged server: its name, its image, and its entry script on this machine.
-struct NpmServer {
-    name: String,
-    image: String,
-    entry: String,
-}
-
-/// The container arguments and env variable names each server needs to start; the values the
-/// sandbox passes are placeholders, and so are the ones given to the direct run.
-fn launch(name: &str) -> (Vec<&'static str>, Vec<&'static str>) {
-    match name {
-        "everything" => (vec!["stdio"], vec![]),
-        "filesystem" => (vec!["/tmp"], vec![]),
-        "postgres" => (vec!["postgresql://127.0.0.1:5432/db"], vec![]),
-        "github" => (vec![], vec!["GITHUB_PERSONAL_ACCESS_TOKEN"]),
-        "gitlab" => (vec![], vec!["GITLAB_PERSONAL_ACCESS_TOKEN"]),
-        "slack" => (vec![], vec!["SLACK_BOT_TOKEN", "SLACK_TEAM_ID"]),
-        "brave-search" => (vec![], vec!["BRAVE_API_KEY"]),
-        "google-maps" => (vec![], vec!["GOOGLE_MAPS_API_KEY"]),
-        "everart" => (vec![], vec!["EVERART_API_KEY"]),
-        "aws-kb-retrieval" => (
-            vec![],
-            vec!["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"],
-        ),
-        _ => (vec![], vec![]),
-    }
-}
-
 /// What the SDK client saw: tool names and milliseconds to answer `initialize`.
 fn probe(server: &NpmServer) -> (Vec<String>, u64) {
-    let (args, env) = launch(&server.name);
+    let (args, env) = npm_launch(&server.name);
     let dir = std::path::Path::new(&server.entry)
         .ancestors()
         .find(|p| p.join("probe.mjs").is_file())
@@ -76,41 +48,13 @@ fn probe(server: &NpmServer) -> (Vec<String>, u64) {
 
 #[test]
 fn real_npm_servers_are_captured_as_the_sdk_client_sees_them() {
-    let servers: Vec<NpmServer> = build_images("npm-servers")
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split('\t');
-            Some(NpmServer {
-                name: fields.next()?.to_string(),
-                image: fields.next()?.to_string(),
-                entry: fields.next()?.to_string(),
-            })
-        })
-        .collect();
+    let servers = npm_servers();
     assert!(servers.len() >= 13, "{} servers packaged", servers.len());
     let prefix = "mcp-audit-capture-test-npm";
     let dir = scratch("npm");
     let entries: Vec<(&str, Value)> = servers
         .iter()
-        .map(|server| {
-            let (args, env) = launch(&server.name);
-            let mut options: Vec<String> = Vec::new();
-            for name in env {
-                // A secret-looking value in the config, which the sandbox must not pass on.
-                options.extend([
-                    "-e".to_string(),
-                    format!("{name}=config-value-not-for-the-sandbox"),
-                ]);
-            }
-            let mut all: Vec<String> = ["run", "-i", "--rm"].map(str::to_string).to_vec();
-            all.extend(options);
-            all.push(server.image.clone());
-            all.extend(args.iter().map(|a| a.to_string()));
-            (
-                server.name.as_str(),
-                json!({"command": "docker", "args": all}),
-            )
-        })
+        .map(|server| (server.name.as_str(), npm_entry(&server.name, &server.image)))
         .collect();
     let config = write_config(&dir, &entries);
 

@@ -4,25 +4,20 @@
 //! generated in the test, and scanned by the real binary. Every repository is `supply-test/…`.
 
 use base64::Engine;
-use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::Reference;
+use oci_client::client::{Config, ImageLayer};
 use oci_client::manifest::{OciImageIndex, OciImageManifest, OciManifest};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use sigstore::cosign::SignatureLayer;
-use sigstore::cosign::constraint::{Constraint, PrivateKeySigner};
 use sigstore::crypto::SigningScheme;
-use sigstore::registry::oci_reference::OciReference;
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const OPEN: &str = "127.0.0.1:5000";
-const AUTH: &str = "127.0.0.1:5001";
-const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+mod signing;
+
+use signing::*;
 
 /// A unique repository, so tests running at once (and colleagues' tests) never share one.
 fn repository(registry: &str, name: &str) -> String {
@@ -45,49 +40,6 @@ fn temp_dir(name: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn client() -> Client {
-    Client::new(ClientConfig {
-        protocol: ClientProtocol::Http,
-        ..ClientConfig::default()
-    })
-}
-
-fn auth_for(reference: &str) -> RegistryAuth {
-    if reference.starts_with(AUTH) {
-        RegistryAuth::Basic("mcp".to_string(), "audit".to_string())
-    } else {
-        RegistryAuth::Anonymous
-    }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-/// The digest of the manifest a reference names now, hashed from the bytes served.
-fn manifest_digest(reference: &str) -> String {
-    let parsed: Reference = reference.parse().unwrap();
-    let (bytes, _) = runtime()
-        .block_on(client().pull_manifest_raw(
-            &parsed,
-            &auth_for(reference),
-            &[
-                "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.oci.image.index.v1+json",
-                "application/vnd.docker.distribution.manifest.v2+json",
-            ],
-        ))
-        .unwrap();
-    sha256(&bytes)
 }
 
 /// Push a one-layer image for `os/arch` through the registry API; its digest.
@@ -139,76 +91,6 @@ fn docker_build_and_push(reference: &str, content: &str) -> String {
     run(&["push", reference]);
     run(&["image", "rm", reference]);
     manifest_digest(reference)
-}
-
-/// A key pair made here; the public key's PEM file.
-struct Key {
-    signer: sigstore::crypto::SigStoreSigner,
-    public_pem: PathBuf,
-}
-
-fn key(scheme: SigningScheme, dir: &Path, name: &str) -> Key {
-    let signer = scheme.create_signer().unwrap();
-    let pem = signer
-        .to_sigstore_keypair()
-        .unwrap()
-        .public_key_to_pem()
-        .unwrap();
-    let path = dir.join(format!("{name}.pub"));
-    std::fs::write(&path, pem).unwrap();
-    Key {
-        signer,
-        public_pem: path,
-    }
-}
-
-/// A cosign simple-signing payload for `repository@digest` and its signature by `key`, made
-/// with the sigstore crate as `cosign sign` makes them.
-fn sign(key: &Key, repository: &str, digest: &str) -> (Vec<u8>, String) {
-    let image: OciReference = repository.parse().unwrap();
-    let mut layer = SignatureLayer::new_unsigned(&image, digest).unwrap();
-    let der = key
-        .signer
-        .to_sigstore_keypair()
-        .unwrap()
-        .private_key_to_der()
-        .unwrap();
-    let signer = sigstore::crypto::signing_key::SigStoreKeyPair::from_der(&der)
-        .unwrap()
-        .to_sigstore_signer(&scheme_of(&key.signer))
-        .unwrap();
-    assert!(
-        PrivateKeySigner::new_with_signer(signer)
-            .add_constraint(&mut layer)
-            .unwrap()
-    );
-    (layer.raw_data, layer.signature.unwrap())
-}
-
-fn scheme_of(signer: &sigstore::crypto::SigStoreSigner) -> SigningScheme {
-    use sigstore::crypto::SigStoreSigner as S;
-    match signer {
-        S::ECDSA_P384_SHA384_ASN1(_) => SigningScheme::ECDSA_P384_SHA384_ASN1,
-        S::ED25519(_) => SigningScheme::ED25519,
-        _ => SigningScheme::ECDSA_P256_SHA256_ASN1,
-    }
-}
-
-/// Store a signature as cosign does: the `sha256-<hex>.sig` tag of `store`, one simple-signing
-/// layer with the signature annotation.
-fn push_signature(store: &str, subject: &str, payload: Vec<u8>, signature: &str) {
-    let tag = format!("{store}:{}.sig", subject.replace(':', "-"));
-    let parsed: Reference = tag.parse().unwrap();
-    let annotations = BTreeMap::from([(
-        "dev.cosignproject.cosign/signature".to_string(),
-        signature.to_string(),
-    )]);
-    let layer = ImageLayer::new(payload, SIMPLE_SIGNING.to_string(), Some(annotations));
-    let config = Config::oci_v1(b"{}".to_vec(), None);
-    let manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, None);
-    runtime()
-        .block_on(client().push(&parsed, &[layer], config, &auth_for(store), Some(manifest)))
-        .unwrap();
 }
 
 struct Scan {

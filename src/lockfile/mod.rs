@@ -70,7 +70,8 @@ pub struct LockedServer {
     pub digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    /// Who signed that image: a key file, or `identity (issuer)`.
+    /// Who signed that image: the key's fingerprint (`key sha256:HEX` of its DER encoding,
+    /// whatever the key file is called), or a keyless signature's `identity (issuer)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
     /// What the server offered; absent for servers that are not captured (host and remote).
@@ -437,9 +438,10 @@ impl LockfileGuard {
             source,
         };
         let text = lockfile.to_text();
+        remove_stale_temporaries(parent_dir(&self.path));
         let mut temporary = tempfile::Builder::new()
-            .prefix(".mcp-audit.lock.")
-            .suffix(".tmp")
+            .prefix(TEMPORARY_PREFIX)
+            .suffix(TEMPORARY_SUFFIX)
             .tempfile_in(parent_dir(&self.path))
             .map_err(write_error)?;
         temporary.write_all(text.as_bytes()).map_err(write_error)?;
@@ -458,6 +460,29 @@ impl LockfileGuard {
             .map_err(|e| write_error(e.error))?;
         // The rename is only durable once the directory is.
         self.directory.sync_all().map_err(write_error)
+    }
+}
+
+const TEMPORARY_PREFIX: &str = ".mcp-audit.lock.";
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Remove the temporary files of runs killed while writing (a crash, `SIGXFSZ`, power loss),
+/// which would otherwise stay beside the lockfile for good. Only a run holding the directory
+/// lock writes one, and this one holds it, so every one found is stale. Best effort: a file
+/// that cannot be removed is no reason not to write the lockfile.
+fn remove_stale_temporaries(directory: &Path) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMPORARY_PREFIX)
+            && name.ends_with(TEMPORARY_SUFFIX)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

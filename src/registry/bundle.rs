@@ -32,8 +32,10 @@ pub enum BundleRejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleSigner {
     pub kind: SignatureKind,
-    /// The key's file, or `identity (issuer)`.
+    /// The key's file, or `identity (issuer)`: how reports name the signer.
     pub signer: String,
+    /// The key's `TrustedKey::id`, or `identity (issuer)`: what a lockfile pins.
+    pub id: String,
 }
 
 /// Verify a bundle over `artifact` (the bytes signed, or for DSSE the subject's digest).
@@ -98,6 +100,7 @@ fn verify_keyless(
                     return Ok(BundleSigner {
                         kind: SignatureKind::Keyless,
                         signer: format!("{identity} ({issuer})"),
+                        id: format!("{identity} ({issuer})"),
                     });
                 }
                 BundleRejection::Untrusted(format!(
@@ -138,6 +141,7 @@ fn verify_with_keys(
                     return Ok(BundleSigner {
                         kind: SignatureKind::Key,
                         signer: key.name.clone(),
+                        id: key.id.clone(),
                     });
                 }
                 Err(rejection) => worst = Some(worse(worst, rejection)),
@@ -167,6 +171,7 @@ fn verify_with_keys(
                 return Ok(BundleSigner {
                     kind: SignatureKind::Key,
                     signer: key.name.clone(),
+                    id: key.id.clone(),
                 });
             }
             Err(error) => worst = Some(worse(worst, classify(&error, SignatureKind::Key))),

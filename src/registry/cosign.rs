@@ -3,7 +3,7 @@
 //! referrers, in the image's repository or the signature repository. Fetching is done here, so
 //! "no signature" and "the registry failed" stay different answers; severity comes from rules.
 
-use super::bundle::{self, BundleRejection, COSIGN_SIGN_PREDICATE};
+use super::bundle::{self, BundleRejection, BundleSigner, COSIGN_SIGN_PREDICATE};
 use super::client::{FetchError, RegistryClient, sha256_digest};
 use super::manifest::Manifest;
 use super::resolve::{parse_reference, repository_name};
@@ -37,7 +37,7 @@ const MAX_SIGNATURE_LAYERS: usize = 64;
 /// What one signature showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
-    Verified { kind: SignatureKind, signer: String },
+    Verified(BundleSigner),
     Untrusted { kind: SignatureKind, reason: String },
     Invalid { kind: SignatureKind, reason: String },
 }
@@ -73,14 +73,14 @@ pub(super) async fn check_signatures(
         .iter()
         .map(|c| judge(c, image, requirement, &options.trust_root))
         .collect();
-    if let Some(Verdict::Verified { kind, signer }) = verdicts
-        .iter()
-        .find(|v| matches!(v, Verdict::Verified { .. }))
+    if let Some(Verdict::Verified(signer)) =
+        verdicts.iter().find(|v| matches!(v, Verdict::Verified(_)))
     {
         return SignatureOutcome {
             verified: true,
-            kind: Some(*kind),
-            signer: Some(signer.clone()),
+            kind: Some(signer.kind),
+            signer: Some(signer.signer.clone()),
+            signer_id: Some(signer.id.clone()),
             error: None,
         };
     }
@@ -111,6 +111,7 @@ pub(super) async fn check_signatures(
             verified: false,
             kind: Some(kind),
             signer: None,
+            signer_id: None,
             error: Some(reason.clone()),
         };
     }
@@ -130,6 +131,7 @@ pub(super) async fn check_signatures(
             verified: false,
             kind: Some(kind),
             signer: None,
+            signer_id: None,
             error: Some(reason.clone()),
         };
     }
@@ -310,10 +312,7 @@ fn judge_bundle(
         }
     };
     match bundle::verify_bundle(json, Artifact::from_digest(digest), requirement, root) {
-        Ok(signer) => Verdict::Verified {
-            kind: signer.kind,
-            signer: signer.signer,
-        },
+        Ok(signer) => Verdict::Verified(signer),
         Err(BundleRejection::Untrusted(reason)) => Verdict::Untrusted { kind, reason },
         Err(BundleRejection::Invalid(reason)) => Verdict::Invalid {
             kind,
@@ -369,7 +368,8 @@ fn judge_simple_signing(
         root,
     );
     match signed {
-        Ok((kind, signer)) => {
+        Ok(signed) => {
+            let (kind, signer) = (signed.kind, &signed.signer);
             if !names_subject {
                 return Verdict::Invalid {
                     kind,
@@ -388,7 +388,7 @@ fn judge_simple_signing(
                     ),
                 };
             }
-            Verdict::Verified { kind, signer }
+            Verdict::Verified(signed)
         }
         Err(BundleRejection::Invalid(reason)) => invalid(reason),
         Err(BundleRejection::Untrusted(reason)) if !names_subject => invalid(format!(
@@ -416,7 +416,7 @@ fn check_payload_signature(
     annotations: &BTreeMap<String, String>,
     requirement: &TrustRequirement,
     root: &TrustRoot,
-) -> Result<(SignatureKind, String), BundleRejection> {
+) -> Result<BundleSigner, BundleRejection> {
     let layer = SignatureLayer {
         simple_signing: simple_signing.clone(),
         oci_digest: layer_digest.to_string(),
@@ -429,7 +429,11 @@ fn check_payload_signature(
         let verified = PublicKeyVerifier::try_from(key.pem.as_bytes())
             .and_then(|verifier| verifier.verify(&layer));
         if let Ok(true) = verified {
-            return Ok((SignatureKind::Key, key.name.clone()));
+            return Ok(BundleSigner {
+                kind: SignatureKind::Key,
+                signer: key.name.clone(),
+                id: key.id.clone(),
+            });
         }
     }
     let Some(certificate) = annotations.get(CERTIFICATE_ANNOTATION) else {
@@ -452,7 +456,6 @@ fn check_payload_signature(
     })?;
     let bundle = keyless_bundle(certificate, signature, rekor, payload)?;
     bundle::verify_bundle(&bundle, Artifact::from_blob(payload), requirement, root)
-        .map(|signer| (signer.kind, signer.signer))
 }
 
 /// cosign's Rekor bundle annotation.

@@ -166,6 +166,9 @@ pub struct SignatureOutcome {
     pub kind: Option<SignatureKind>,
     /// The key file, or the certificate's identity and issuer.
     pub signer: Option<String>,
+    /// Who signed, as a lockfile pins it: the key's fingerprint, or the identity and issuer.
+    #[serde(skip)]
+    pub signer_id: Option<String>,
     pub error: Option<String>,
 }
 

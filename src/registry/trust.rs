@@ -88,6 +88,9 @@ pub struct TrustedKey {
     /// The file it was read from, as given: how reports name the signer.
     pub name: String,
     pub pem: String,
+    /// `key sha256:HEX` of the key's DER encoding: who the signer is, whatever the file is
+    /// called or where it is, so a lockfile means the same on every machine.
+    pub id: String,
 }
 
 impl TrustedKey {
@@ -108,8 +111,25 @@ impl TrustedKey {
         Ok(TrustedKey {
             name: name.to_string(),
             pem: pem.to_string(),
+            id: key_id(pem),
         })
     }
+}
+
+/// `key sha256:HEX` of the DER a PEM file holds (its base64 body), or of the text when it has
+/// no body to decode, which `CosignVerificationKey` would have refused already.
+fn key_id(pem: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("-----") && !line.contains(':'))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .unwrap_or_else(|_| pem.trim().as_bytes().to_vec());
+    format!("key sha256:{:x}", Sha256::digest(der))
 }
 
 /// The certificate identity (SAN) a keyless signature must carry: exactly, or matching a

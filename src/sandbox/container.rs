@@ -284,6 +284,62 @@ mod tests {
         !String::from_utf8_lossy(&output.stdout).trim().is_empty()
     }
 
+    /// The container's state (`running`, `exited`, `removing`), or `None` once it is gone.
+    fn state(name: &str) -> Option<String> {
+        let output = Command::new("docker")
+            .args([
+                "ps",
+                "--all",
+                "--filter",
+                &format!("name=^{name}$"),
+                "--format",
+                "{{.State}}",
+            ])
+            .output()
+            .unwrap();
+        let state = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        (!state.is_empty()).then_some(state)
+    }
+
+    #[test]
+    fn a_container_whose_server_exited_is_gone_when_dropped() {
+        // `--rm` starts removing it as its server exits; `rm --force` then fails at once while
+        // the container is still listed, and the drop must wait for it to go.
+        let runtime = ContainerRuntime::detect(RuntimeChoice::Docker).unwrap();
+        for round in 0..3 {
+            let name = format!(
+                "mcp-audit-capture-test-exited-{}-{round}",
+                std::process::id()
+            );
+            let args: Vec<String> = [
+                "run",
+                "--interactive",
+                "--rm",
+                "--name",
+                &name,
+                &test_server_image(),
+                "/scenarios/exit-early.json",
+            ]
+            .map(str::to_string)
+            .to_vec();
+            let container = Container::start(&runtime, &name, &args, &Bounds::default()).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut seen = false;
+            loop {
+                match state(&name) {
+                    Some(s) if s == "created" || s == "running" => seen = true,
+                    Some(_) => break,
+                    None if seen => break,
+                    None => {}
+                }
+                assert!(Instant::now() < deadline, "{name} never exited");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            drop(container);
+            assert_eq!(state(&name), None, "{name} outlived its drop");
+        }
+    }
+
     #[test]
     fn a_panic_removes_the_container() {
         let runtime = ContainerRuntime::detect(RuntimeChoice::Docker).unwrap();

@@ -39,6 +39,8 @@ pub const LABEL_STARTED: &str = "mcp-audit.started";
 const LEFTOVER_AGE: Duration = Duration::from_secs(6 * 3600);
 /// Short runtime commands (inspect, rm, ps); a pull has its own, longer bound.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a container the runtime is already removing is waited for.
+const REMOVAL_WAIT: Duration = Duration::from_secs(10);
 const PULL_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A runtime found on this machine that answers.
@@ -177,9 +179,27 @@ impl ContainerRuntime {
             .unwrap_or_default())
     }
 
-    /// Remove a container, running or not; a container already gone is no error.
+    /// Remove a container, running or not, and return once it is gone; a container already
+    /// gone is no error.
     pub fn remove(&self, name: &str) {
-        let _ = self.run(&["rm", "--force", name], COMMAND_TIMEOUT);
+        let removed = self.run(&["rm", "--force", name], COMMAND_TIMEOUT);
+        if removed.is_ok_and(|output| output.success) {
+            return;
+        }
+        // A `--rm` container whose server has exited is being removed by the runtime already:
+        // `rm` then fails at once ("removal … is already in progress") while the container is
+        // still listed, and a run would end with it left behind. Wait for it to go.
+        let deadline = Instant::now() + REMOVAL_WAIT;
+        while Instant::now() < deadline {
+            let inspected = self.run(
+                &["container", "inspect", "--format", "{{.Id}}", name],
+                COMMAND_TIMEOUT,
+            );
+            if !inspected.is_ok_and(|output| output.success) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Remove capture containers of earlier runs whose process is gone (a crash, a kill -9).

@@ -166,3 +166,62 @@ pub fn containers(prefix: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// A packaged server: its name, its image, and its entry script on this machine.
+pub struct NpmServer {
+    pub name: String,
+    pub image: String,
+    pub entry: String,
+}
+
+/// The container arguments and env variable names each server needs to start; the values the
+/// sandbox passes are placeholders, and so are the ones given to the direct run.
+pub fn npm_launch(name: &str) -> (Vec<&'static str>, Vec<&'static str>) {
+    match name {
+        "everything" => (vec!["stdio"], vec![]),
+        "filesystem" => (vec!["/tmp"], vec![]),
+        "postgres" => (vec!["postgresql://127.0.0.1:5432/db"], vec![]),
+        "github" => (vec![], vec!["GITHUB_PERSONAL_ACCESS_TOKEN"]),
+        "gitlab" => (vec![], vec!["GITLAB_PERSONAL_ACCESS_TOKEN"]),
+        "slack" => (vec![], vec!["SLACK_BOT_TOKEN", "SLACK_TEAM_ID"]),
+        "brave-search" => (vec![], vec!["BRAVE_API_KEY"]),
+        "google-maps" => (vec![], vec!["GOOGLE_MAPS_API_KEY"]),
+        "everart" => (vec![], vec!["EVERART_API_KEY"]),
+        "aws-kb-retrieval" => (
+            vec![],
+            vec!["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"],
+        ),
+        _ => (vec![], vec![]),
+    }
+}
+
+/// The real npm servers, packaged and pushed by `scripts/test-images.sh npm-servers`.
+pub fn npm_servers() -> Vec<NpmServer> {
+    build_images("npm-servers")
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            Some(NpmServer {
+                name: fields.next()?.to_string(),
+                image: fields.next()?.to_string(),
+                entry: fields.next()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The config entry that runs npm server `name` from `image`, with its arguments, and its env
+/// variables set to a secret-looking value in the config, which the sandbox must not pass on.
+pub fn npm_entry(name: &str, image: &str) -> Value {
+    let (args, env) = npm_launch(name);
+    let mut all: Vec<String> = ["run", "-i", "--rm"].map(str::to_string).to_vec();
+    for name in env {
+        all.extend([
+            "-e".to_string(),
+            format!("{name}=config-value-not-for-the-sandbox"),
+        ]);
+    }
+    all.push(image.to_string());
+    all.extend(args.iter().map(|a| a.to_string()));
+    serde_json::json!({"command": "docker", "args": all})
+}
