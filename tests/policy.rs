@@ -568,6 +568,9 @@ fn init_takes_each_images_digest_and_signer_from_the_lockfile() {
         .public_key_to_pem()
         .unwrap();
     std::fs::write(dir.join("keys/fetch.pub"), pem).unwrap();
+    // A lockfile pins a key by its fingerprint; init finds the key file that has it.
+    let fetch_key =
+        mcp_audit::registry::TrustedKey::from_file(&dir.join("keys/fetch.pub")).unwrap();
 
     let config = mcp_audit::config::read_config(&dir.join(".mcp.json"), ".mcp.json").unwrap();
     let locked_github = format!("sha256:{}", "a".repeat(64));
@@ -586,7 +589,7 @@ fn init_takes_each_images_digest_and_signer_from_the_lockfile() {
                 }
                 "fetch" => {
                     entry.digest = Some(locked_fetch.clone());
-                    entry.signer = Some("keys/fetch.pub".to_string());
+                    entry.signer = Some(fetch_key.id.clone());
                 }
                 _ => {}
             }
@@ -651,6 +654,21 @@ fn init_takes_each_images_digest_and_signer_from_the_lockfile() {
         policy_findings(&run).is_empty(),
         "{}",
         run.report["findings"]
+    );
+
+    // Without the key file, the fingerprint cannot be required: init says so and names none.
+    std::fs::remove_file(dir.join("keys/fetch.pub")).unwrap();
+    let out = Command::new(BIN)
+        .args(["policy", "init", ".mcp.json", "--force"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let written = std::fs::read_to_string(dir.join("mcp-audit.toml")).unwrap();
+    assert!(!written.contains("keys = "), "{written}");
+    assert!(
+        written.contains(&format!("locked as signed by `{}`", fetch_key.id)),
+        "{written}"
     );
 }
 

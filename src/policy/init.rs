@@ -6,8 +6,9 @@ use super::pattern::{image_digest, image_name};
 use crate::config::lint::host_package;
 use crate::config::{ConfigFile, Launch, Server, Transport};
 use crate::lockfile::{self, Lockfile};
+use crate::registry::TrustedKey;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a lockfile recorded for one server's image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,33 +26,68 @@ pub struct LockedImage {
 /// A signer as a lockfile records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockedSigner {
-    /// A public key file, relative to the policy's directory.
+    /// A public key file with the recorded fingerprint, relative to the policy's directory.
     Key(String),
+    /// A key's fingerprint (`key sha256:…`) that no key file near the policy has: a policy
+    /// can only require a key it can read, so this becomes a comment to act on.
+    UnknownKey(String),
     /// A keyless certificate's identity and OIDC issuer.
     Keyless { identity: String, issuer: String },
 }
 
 impl LockedSigner {
-    /// A lockfile's `signer`: `identity (issuer)` for a keyless signature, else the key file as
-    /// the locking run named it, made relative to `policy_dir`. `None` for a key file that is
-    /// not there to name: the policy would not check.
-    fn parse(recorded: &str, policy_dir: &Path) -> Option<LockedSigner> {
-        if let Some(open) = recorded.rfind(" (")
-            && recorded.ends_with(')')
-        {
-            return Some(LockedSigner::Keyless {
+    /// A lockfile's `signer`: `key sha256:…` for a key, found among `keys` (fingerprint and
+    /// file), else a keyless signature's `identity (issuer)`.
+    fn parse(recorded: &str, keys: &[(String, String)]) -> LockedSigner {
+        if recorded.starts_with("key sha256:") {
+            return match keys.iter().find(|(id, _)| id == recorded) {
+                Some((_, file)) => LockedSigner::Key(file.clone()),
+                None => LockedSigner::UnknownKey(recorded.to_string()),
+            };
+        }
+        match recorded.rfind(" (") {
+            Some(open) if recorded.ends_with(')') => LockedSigner::Keyless {
                 identity: recorded[..open].to_string(),
                 issuer: recorded[open + 2..recorded.len() - 1].to_string(),
-            });
+            },
+            _ => LockedSigner::UnknownKey(recorded.to_string()),
         }
-        let key = std::fs::canonicalize(recorded).ok()?;
-        let base = std::fs::canonicalize(policy_dir).ok()?;
-        let relative = key
-            .strip_prefix(&base)
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_else(|_| key.to_string_lossy().into_owned());
-        Some(LockedSigner::Key(relative))
     }
+}
+
+/// The public keys (`*.pub`, `*.pem`) in the policy's and the lockfile's directories and their
+/// `keys/` folders, by fingerprint, each named relative to the policy's directory.
+fn key_files(dirs: &[&Path], policy_dir: &Path) -> Vec<(String, String)> {
+    let base = std::fs::canonicalize(policy_dir).ok();
+    let mut found: Vec<(String, String)> = Vec::new();
+    for dir in dirs.iter().flat_map(|d| [d.to_path_buf(), d.join("keys")]) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let is_key = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("pub" | "pem")
+            );
+            let Some(key) = is_key.then(|| TrustedKey::from_file(&path).ok()).flatten() else {
+                continue;
+            };
+            let absolute = std::fs::canonicalize(&path).unwrap_or(path);
+            let shown = base
+                .as_deref()
+                .and_then(|b| absolute.strip_prefix(b).ok())
+                .map_or_else(
+                    || absolute.to_string_lossy().into_owned(),
+                    |p| p.to_string_lossy().replace('\\', "/"),
+                );
+            if !found.iter().any(|(id, _)| *id == key.id) {
+                found.push((key.id, shown));
+            }
+        }
+    }
+    found
 }
 
 /// The images `lockfile` (read from `lock_path`) recorded for the servers of `configs`: each
@@ -62,6 +98,11 @@ pub fn locked_images(
     configs: &[ConfigFile],
     policy_dir: &Path,
 ) -> Vec<LockedImage> {
+    let lock_dir = lock_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let keys = key_files(&[policy_dir, lock_dir], policy_dir);
     let mut found = Vec::new();
     for file in configs {
         let key = lockfile::config_key(lock_path, &file.path);
@@ -79,7 +120,7 @@ pub fn locked_images(
                 signer: entry
                     .signer
                     .as_deref()
-                    .and_then(|s| LockedSigner::parse(s, policy_dir)),
+                    .map(|s| LockedSigner::parse(s, &keys)),
             });
         }
     }
@@ -278,7 +319,7 @@ impl Admitted {
             .iter()
             .filter_map(|s| match s {
                 LockedSigner::Key(path) => Some(quote(path)),
-                LockedSigner::Keyless { .. } => None,
+                _ => None,
             })
             .collect();
         if !keys.is_empty() {
@@ -293,11 +334,18 @@ impl Admitted {
                     quote(identity),
                     quote(issuer)
                 )),
-                LockedSigner::Key(_) => None,
+                _ => None,
             })
             .collect();
         if !identities.is_empty() {
             out.push_str(&format!("identities = [{}]\n", identities.join(", ")));
+        }
+        for signer in &self.signers {
+            if let LockedSigner::UnknownKey(id) = signer {
+                out.push_str(&format!(
+                    "# locked as signed by `{id}`, a key not found beside the policy: name its PEM file in `keys` to require it\n"
+                ));
+            }
         }
         out
     }
