@@ -4,7 +4,7 @@
 //! failed keeps its old entry; the entries of servers gone from the configs read are dropped.
 
 use crate::finding::{Category, Finding, Location, Severity};
-use crate::lockfile::compare::{self, Observed};
+use crate::lockfile::compare::{self, Observed, Scope};
 use crate::lockfile::{self, LockedServer, Lockfile, LockfileGuard};
 use crate::rules::RuleSet;
 use crate::scan::{self, LockfileChoice, ScanError, ScanInput};
@@ -105,23 +105,11 @@ pub fn lock(
             entries.push(locked.clone());
         }
     }
-    let scanned_configs: Vec<String> = scanned
-        .configs
-        .iter()
-        .map(|f| lockfile::config_key(&path, &f.path))
-        .collect();
-    let base = path.parent().unwrap_or(Path::new(""));
+    let scope = Scope::of(&path, &scanned.configs, !scanned.saved_captures.is_empty());
     for locked in &old.servers {
-        if observed.iter().any(|o| o.entry.key() == locked.key()) {
-            continue;
-        }
-        let gone = match &locked.config {
-            Some(config) => scanned_configs.contains(config) || !base.join(config).exists(),
-            None => !scanned.saved_captures.is_empty(),
-        };
-        if gone {
+        if scope.is_gone(locked, &observed) {
             outcome.removed.push(locked.name.clone());
-        } else {
+        } else if !observed.iter().any(|o| o.entry.key() == locked.key()) {
             entries.push(locked.clone());
         }
     }

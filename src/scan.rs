@@ -159,25 +159,8 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         && let Some((path, lockfile)) = &lock
     {
         // Offline, the locked captures stand in for live ones: the rules read what was approved.
-        for (file, server) in configs
-            .iter()
-            .flat_map(|f| f.servers.iter().map(move |s| (f, s)))
-        {
-            let key = lockfile::config_key(path, &file.path);
-            let Some(locked) = lockfile
-                .get((Some(&key), &server.name))
-                .and_then(|e| e.capture.as_ref())
-            else {
-                continue;
-            };
-            let capture = Capture {
-                location: Some(server.location.clone()),
-                ..locked.to_capture(&server.name, path)
-            };
-            if let Some(summary) = servers
-                .iter_mut()
-                .find(|s| s.location.as_ref() == Some(&server.location))
-            {
+        for capture in locked_captures(path, lockfile, &configs) {
+            if let Some(summary) = servers.iter_mut().find(|s| s.location == capture.location) {
                 *summary = ServerSummary {
                     capture: Some(capture.clone()),
                     ..capture_summary(&capture).with_config(summary)
@@ -227,17 +210,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
     let mut lock_unverified = Vec::new();
     if let Some((path, lockfile)) = &lock {
         let observed = observe(path, &configs, &servers, &captures[..saved]);
-        let scanned: Vec<String> = configs
-            .iter()
-            .map(|f| lockfile::config_key(path, &f.path))
-            .collect();
-        let base = path.parent().unwrap_or(Path::new(""));
-        let exists = |config: &str| base.join(config).exists();
-        let scope = Scope {
-            configs: &scanned,
-            saved_captures: saved > 0,
-            exists: &exists,
-        };
+        let scope = Scope::of(path, &configs, saved > 0);
         let changes = compare::compare(
             lockfile,
             &path.display().to_string(),
@@ -293,6 +266,26 @@ fn read_lockfile(input: &ScanInput) -> Result<Option<(PathBuf, Lockfile)>, ScanE
         }
         None => Ok(None),
     }
+}
+
+/// The locked capture of every config server that has one, located on its entry.
+fn locked_captures(path: &Path, lockfile: &Lockfile, configs: &[ConfigFile]) -> Vec<Capture> {
+    let mut captures = Vec::new();
+    for file in configs {
+        let key = lockfile::config_key(path, &file.path);
+        for server in &file.servers {
+            if let Some(locked) = lockfile
+                .get((Some(&key), &server.name))
+                .and_then(|e| e.capture.as_ref())
+            {
+                captures.push(Capture {
+                    location: Some(server.location.clone()),
+                    ..locked.to_capture(&server.name, path)
+                });
+            }
+        }
+    }
+    captures
 }
 
 /// Every server of this run in the lockfile's terms: the config servers with what the registry

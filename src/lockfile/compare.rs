@@ -4,11 +4,13 @@
 //! Only what this run saw is compared: an offline scan knows no digest, so it compares none.
 
 use super::{ItemKind, LockedCapture, LockedItem, LockedServer, Lockfile};
+use crate::config::ConfigFile;
 use crate::finding::{Finding, Location};
 use crate::rules::RuleSet;
 use crate::rules::capabilities;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
+use std::path::{Path, PathBuf};
 
 /// A server as this run sees it, in the lockfile's terms, and where findings about it point.
 #[derive(Debug, Clone)]
@@ -20,11 +22,36 @@ pub struct Observed {
 /// Which locked entries this run could have seen: those of the configs it read, of configs that
 /// no longer exist, and of saved captures when it read any. The entries of other configs are
 /// not missing, just not looked at.
-pub struct Scope<'a> {
-    pub configs: &'a [String],
-    pub saved_captures: bool,
-    /// Whether a locked config still exists (relative to the lockfile).
-    pub exists: &'a dyn Fn(&str) -> bool,
+pub struct Scope {
+    /// The lockfile's directory, which locked config paths are relative to.
+    base: PathBuf,
+    /// The configs read, as the lockfile names them.
+    configs: Vec<String>,
+    saved_captures: bool,
+}
+
+impl Scope {
+    pub fn of(lockfile: &Path, configs: &[ConfigFile], saved_captures: bool) -> Scope {
+        Scope {
+            base: lockfile.parent().unwrap_or(Path::new("")).to_path_buf(),
+            configs: configs
+                .iter()
+                .map(|f| super::config_key(lockfile, &f.path))
+                .collect(),
+            saved_captures,
+        }
+    }
+
+    /// Whether `locked`, unmatched by any server of this run, is gone rather than unlooked-at.
+    pub fn is_gone(&self, locked: &LockedServer, observed: &[Observed]) -> bool {
+        if observed.iter().any(|o| o.entry.key() == locked.key()) {
+            return false;
+        }
+        match &locked.config {
+            Some(config) => self.configs.contains(config) || !self.base.join(config).exists(),
+            None => self.saved_captures,
+        }
+    }
 }
 
 /// Every difference between the lockfile and what this run observed.
@@ -32,7 +59,7 @@ pub fn compare(
     lockfile: &Lockfile,
     lockfile_path: &str,
     observed: &[Observed],
-    scope: &Scope<'_>,
+    scope: &Scope,
     rules: &RuleSet,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -54,11 +81,7 @@ pub fn compare(
         }
     }
     for locked in &lockfile.servers {
-        let in_scope = match &locked.config {
-            Some(config) => scope.configs.contains(config) || !(scope.exists)(config),
-            None => scope.saved_captures,
-        };
-        if !in_scope || observed.iter().any(|o| o.entry.key() == locked.key()) {
+        if !scope.is_gone(locked, observed) {
             continue;
         }
         let place = locked.config.as_deref().unwrap_or("the saved captures");
