@@ -16,6 +16,8 @@ fn a_weather_server_is_advised_every_flag_it_lacks() {
             "dropped",
             scenario("modern", &["--cap-drop", "ALL", "--read-only"]),
         ),
+        // Given an API key: the weather comes from a remote service, so the network stays.
+        ("keyed", scenario("modern", &["-e", "WEATHER_API_KEY"])),
     ];
     let config = write_config(&dir, &servers);
     let run = scan(&config, prefix, &["--timeout", "20"]);
@@ -37,6 +39,12 @@ fn a_weather_server_is_advised_every_flag_it_lacks() {
         run.stderr
     );
     assert_eq!(advice("dropped"), ["--network none"], "{}", run.stderr);
+    assert_eq!(
+        advice("keyed"),
+        ["--cap-drop ALL", "--read-only"],
+        "{}",
+        run.stderr
+    );
     let weather = server(&run, "weather");
     assert_eq!(weather["capabilities"], serde_json::json!([]));
     assert_eq!(weather["tools"][0]["name"], "forecast");

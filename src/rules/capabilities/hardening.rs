@@ -10,8 +10,7 @@ use crate::rules::RuleSet;
 
 pub const CONTAINER_HARDENING: &str = "MCP606";
 
-/// One piece of advice per flag worth adding, for every captured container server. The network
-/// is kept for a server given env variables: they are most often the key to a remote API.
+/// One piece of advice per flag worth adding, for every captured container server.
 pub fn harden_containers(
     configs: &[ConfigFile],
     captures: &[Capture],
@@ -37,11 +36,24 @@ pub fn harden_containers(
                 .as_deref()
                 .is_some_and(|v| v.eq_ignore_ascii_case("all"))
         });
+        // An env variable is most often the key to a remote API, and a database most often
+        // sits on another host: both need the network whatever the tools' words say.
+        let given_env = !server.env.is_empty()
+            || docker_run.all("env").next().is_some()
+            || docker_run.all("env-file").next().is_some();
         let mut advice = Vec::new();
         if !network_off
+            && !given_env
             && !any(
                 &profiles,
-                &["network", "browser", "send-message", "payment"],
+                &[
+                    "network",
+                    "browser",
+                    "send-message",
+                    "payment",
+                    "database-read",
+                    "database-write",
+                ],
             )
         {
             advice.push((
