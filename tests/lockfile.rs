@@ -527,3 +527,27 @@ fn the_demo_rug_pull_names_the_annotation_its_changed_tool_now_claims() {
         "{changed}"
     );
 }
+
+#[test]
+fn the_readme_lists_every_rug_pull_rule_with_its_severity() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<&str>>())
+        .filter(|cells| cells.len() > 2 && cells[1].starts_with("MCP8"))
+        .map(|cells| {
+            let id = cells[1].split_whitespace().next().unwrap_or_default();
+            (id.to_string(), cells[2].to_string())
+        })
+        .collect();
+    let rules = mcp_audit::rules::RuleSet::load(&[]).unwrap();
+    let documented: Vec<(String, String)> = rules
+        .iter()
+        .filter(|rule| {
+            rule.category == mcp_audit::finding::Category::RugPull && rule.id.starts_with("MCP8")
+        })
+        .map(|rule| (rule.id.clone(), rule.severity.as_str().to_string()))
+        .collect();
+    assert_eq!(rows, documented);
+}
