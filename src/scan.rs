@@ -410,10 +410,14 @@ pub fn capture(input: &ScanInput) -> Result<CaptureOutcome, ScanError> {
     let images = audit_images(input, &configs, document.as_ref(), &rules)?;
     let targets = verified_targets(&configs, &images);
     let mut servers = sandbox::capture_servers(&targets, &input.capture, &rules)?;
-    // The registry stage's findings go with their server; one whose image did not verify was
-    // not run, and those findings say why.
+    // The registry stage's findings go with their server, matched by config entry (captures
+    // come in target order); one whose image did not verify was not run, and they say why.
     for image in images {
-        match servers.iter_mut().find(|s| s.server == image.server) {
+        let captured = targets
+            .iter()
+            .position(|t| t.server.location == image.entry)
+            .and_then(|i| servers.get_mut(i));
+        match captured {
             Some(captured) => captured.findings.extend(image.findings),
             None => servers.push(sandbox::ServerCapture {
                 server: image.server,

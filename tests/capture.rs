@@ -589,3 +589,37 @@ fn the_readme_lists_every_capture_rule_with_its_severity() {
         assert!(section.contains(&row), "the README lacks `{row}`");
     }
 }
+
+#[test]
+fn capture_keeps_each_registry_finding_with_its_own_config_entry() {
+    // Two configs each name a server `twin`: one image verifies and runs, the other is not in
+    // the registry. Its finding must stay with its own entry, not reach the captured twin.
+    let prefix = "mcp-audit-capture-test-twins";
+    let dir = scratch("twins");
+    let (good, missing) = (dir.join("good"), dir.join("missing"));
+    std::fs::create_dir_all(&good).unwrap();
+    std::fs::create_dir_all(&missing).unwrap();
+    let good_config = write_config(&good, &[("twin", scenario("modern", &[]))]);
+    let absent = format!(
+        "127.0.0.1:5000/mcp-audit-capture-test/absent-{}:1",
+        std::process::id()
+    );
+    let missing_config = write_config(&missing, &[("twin", docker(&[], &absent, &[]))]);
+    let out = dir.join("captures");
+    let output = mcp_audit("capture", prefix)
+        .arg(&good_config)
+        .arg(&missing_config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 of 2 container servers could not be captured"),
+        "{stderr}"
+    );
+    assert!(out.join("twin.json").is_file(), "{stderr}");
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap_or_default();
+}
