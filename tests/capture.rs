@@ -423,15 +423,7 @@ fn capture_writes_one_file_per_server_that_scan_reads_back() {
 fn an_image_named_by_digest_is_pulled_from_its_registry() {
     let prefix = "mcp-audit-capture-test-pull";
     let dir = scratch("pull");
-    let docker = |args: &[&str]| {
-        let output = Command::new("docker").args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
-    };
+    let docker = |args: &[&str]| docker_ok(args).trim().to_string();
     let local = test_server();
     let tag = local.rsplit(':').next().unwrap();
     let pushed = format!("127.0.0.1:5000/mcp-audit-capture-test/pull:{tag}");

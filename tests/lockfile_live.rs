@@ -32,19 +32,6 @@ fn repository(name: &str) -> String {
     format!("{OPEN}/mcp-audit-capture-test/{}", unique(name))
 }
 
-fn docker_ok(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    assert!(
-        output.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// Build `FROM base` with `files` (path in the image, content) added, push it as `reference`
 /// (re-pointing the tag if it exists), drop the local tag, and return the digest served now.
 fn publish(reference: &str, base: &str, files: &[(&str, &[u8])]) -> String {

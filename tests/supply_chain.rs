@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod sandbox;
 mod signing;
 
+use sandbox::docker_ok;
 use signing::*;
 
 /// A unique repository, so tests running at once (and colleagues' tests) never share one.
@@ -76,20 +78,9 @@ fn docker_build_and_push(reference: &str, content: &str) -> String {
         "FROM scratch\nCOPY server.txt /server.txt\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let output = Command::new("docker")
-            .args(args)
-            .output()
-            .expect("docker runs");
-        assert!(
-            output.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    run(&["build", "-q", "-t", reference, dir.to_str().unwrap()]);
-    run(&["push", reference]);
-    run(&["image", "rm", reference]);
+    docker_ok(&["build", "-q", "-t", reference, dir.to_str().unwrap()]);
+    docker_ok(&["push", reference]);
+    docker_ok(&["image", "rm", reference]);
     manifest_digest(reference)
 }
 

@@ -154,6 +154,20 @@ pub fn finding<'a>(run: &'a Run, name: &str, rule: &str) -> &'a Value {
     found[0]
 }
 
+/// `docker ARGS…`, which must succeed; its standard output.
+pub fn docker_ok(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Names of containers, running or not, whose name starts with `prefix`.
 pub fn containers(prefix: &str) -> Vec<String> {
     let output = Command::new("docker")
