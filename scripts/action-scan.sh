@@ -33,6 +33,12 @@ if [ "${#paths[@]}" -gt 0 ]; then
   args+=(-- "${paths[@]}")
 fi
 
+# The workspace is the pull request's: a symlink it planted at the report's path must not be
+# what the upload step reads when the scan fails before writing (mcp-audit itself replaces one).
+if [ -L "$output" ]; then
+  rm -f -- "$output"
+fi
+
 status=0
 "$bin" "${args[@]}" || status=$?
 

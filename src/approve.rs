@@ -3,7 +3,7 @@
 //! changed is re-approved only when `--update` names it (or names none); one whose capture
 //! failed keeps its old entry; the entries of servers gone from the configs read are dropped.
 
-use crate::finding::{Category, Finding, Location, Severity};
+use crate::finding::{Category, Finding, Location, Severity, make_visible};
 use crate::lockfile::compare::{self, Observed, Scope};
 use crate::lockfile::{self, LockedServer, Lockfile, LockfileGuard};
 use crate::rules::RuleSet;
@@ -52,6 +52,27 @@ pub fn lock(
         &scanned.servers,
         &scanned.saved_captures,
     );
+    // The lockfile keys a saved capture by its server name, its file's stem: two of one name
+    // would be two entries its reader refuses, so none is written.
+    for (i, now) in observed.iter().enumerate() {
+        if let Some(twin) = observed[..i]
+            .iter()
+            .find(|o| o.entry.key() == now.entry.key())
+        {
+            let shown = |o: &Observed| {
+                o.location
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            };
+            return Err(ScanError::DuplicateServer {
+                name: make_visible(&now.entry.name),
+                first: shown(twin),
+                second: shown(now),
+            });
+        }
+    }
+    let inputs = scanned.inputs();
     for name in update.unwrap_or_default() {
         if !observed.iter().any(|o| &o.entry.name == name) {
             return Err(ScanError::UnknownServer(name.clone()));
@@ -115,7 +136,7 @@ pub fn lock(
     }
     let new = Lockfile::new(entries);
     if old_text.as_deref() != Some(new.to_text().as_str()) {
-        guard.write(&new)?;
+        guard.write(&new, &inputs)?;
         outcome.written = true;
     }
     Ok(outcome)

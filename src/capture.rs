@@ -2,8 +2,10 @@
 //! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
 //! interpreting that JSON is the rules' job, not this module's.
 
+use crate::output::{OutputError, replace_file};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Everything a server showed, as JSON objects exactly as it sent them.
@@ -94,41 +96,55 @@ pub enum CaptureError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
-/// Write each capture to `dir` as `SERVER.json` (the name made safe for a file name; a second
-/// server of the same name gets `SERVER-2.json`), creating `dir` when missing. Each file is
-/// written whole or not at all. Returns the paths written, in the captures' order.
-pub fn write_captures(dir: &Path, captures: &[Capture]) -> Result<Vec<PathBuf>, CaptureError> {
-    let write_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CaptureError::Write { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(write_error(dir))?;
-    let mut written: Vec<PathBuf> = Vec::new();
+/// Write each capture to `dir` as `SERVER.json` (the name made safe and short enough for a
+/// file name; a second server of the same name gets `SERVER-2.json`), creating `dir` when
+/// missing. Each file is written whole or not at all, and on its own: in the captures' order,
+/// the path written or why it could not be, so one failure loses no other capture. No file
+/// replaces one of `inputs`.
+pub fn write_captures(
+    dir: &Path,
+    captures: &[Capture],
+    inputs: &[PathBuf],
+) -> Result<Vec<Result<PathBuf, CaptureError>>, CaptureError> {
+    std::fs::create_dir_all(dir).map_err(|source| CaptureError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut taken: Vec<PathBuf> = Vec::new();
+    let mut written = Vec::new();
     for capture in captures {
         let stem = file_stem(&capture.server);
         let mut path = dir.join(format!("{stem}.json"));
         let mut n = 2;
-        while written.contains(&path) {
+        while taken.contains(&path) {
             path = dir.join(format!("{stem}-{n}.json"));
             n += 1;
         }
-        let mut text =
-            serde_json::to_string_pretty(capture).map_err(|source| CaptureError::Json {
-                path: path.clone(),
-                source,
-            })?;
-        text.push('\n');
-        let partial = dir.join(format!(".{stem}.json.partial"));
-        std::fs::write(&partial, text).map_err(write_error(&partial))?;
-        std::fs::rename(&partial, &path).map_err(write_error(&path))?;
-        written.push(path);
+        taken.push(path.clone());
+        written.push(write_capture(&path, capture, inputs).map(|()| path));
     }
     Ok(written)
 }
 
-/// A server name as a file stem: letters, digits, `-`, `_` and `.` kept, the rest `-`.
+fn write_capture(path: &Path, capture: &Capture, inputs: &[PathBuf]) -> Result<(), CaptureError> {
+    let mut text = serde_json::to_string_pretty(capture).map_err(|source| CaptureError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.push('\n');
+    Ok(replace_file(path, text.as_bytes(), inputs)?)
+}
+
+/// The longest stem kept of a server name, in bytes: with the hash, the suffix and the
+/// temporary file's decoration, far below the 255 bytes a file name may have.
+const MAX_STEM: usize = 64;
+
+/// A server name as a file stem: letters, digits, `-`, `_` and `.` kept, the rest `-`; a long
+/// one cut, with a short hash of the whole name so that two long names stay two files.
 fn file_stem(server: &str) -> String {
     let stem: String = server
         .chars()
@@ -142,10 +158,17 @@ fn file_stem(server: &str) -> String {
         .collect();
     let stem = stem.trim_start_matches('.');
     if stem.is_empty() {
-        "server".to_string()
-    } else {
-        stem.to_string()
+        return "server".to_string();
     }
+    if stem.len() <= MAX_STEM {
+        return stem.to_string();
+    }
+    let mut end = MAX_STEM;
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    let hash = format!("{:x}", Sha256::digest(server.as_bytes()));
+    format!("{}-{}", &stem[..end], &hash[..12])
 }
 
 /// Largest capture file read; a tools/list past this is hostile or broken.
@@ -333,8 +356,10 @@ mod tests {
         let written = write_captures(
             &dir,
             &[capture("github"), capture("../evil"), capture("github")],
+            &[],
         )
         .unwrap();
+        let written: Vec<PathBuf> = written.into_iter().map(Result::unwrap).collect();
         let names: Vec<String> = written
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -343,6 +368,82 @@ mod tests {
         let read = read_capture(&written[0], None).unwrap();
         assert_eq!(read.server, "github");
         assert_eq!(read.tools.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_where_a_partial_file_was_written_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("mcp-audit-partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.with_extension("outside");
+        let _ = std::fs::remove_file(&target);
+        std::os::unix::fs::symlink(&target, dir.join(".github.json.partial")).unwrap();
+        std::os::unix::fs::symlink(&target, dir.join("github.json")).unwrap();
+        let capture = Capture {
+            server: "github".into(),
+            ..Capture::default()
+        };
+        let written = write_captures(&dir, &[capture], &[]).unwrap();
+        let written: Vec<PathBuf> = written.into_iter().map(Result::unwrap).collect();
+        assert!(!target.exists(), "the symlink's target was written");
+        assert_eq!(read_capture(&written[0], None).unwrap().server, "github");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_over_long_server_name_is_bounded_and_loses_no_other_capture() {
+        let dir = std::env::temp_dir().join(format!("mcp-audit-long-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let capture = |server: String| Capture {
+            server,
+            ..Capture::default()
+        };
+        let long = "x".repeat(10_000);
+        let longer = format!("{long}y");
+        let written = write_captures(
+            &dir,
+            &[
+                capture("github".into()),
+                capture(long.clone()),
+                capture(longer),
+            ],
+            &[],
+        )
+        .unwrap();
+        let written: Vec<PathBuf> = written.into_iter().map(Result::unwrap).collect();
+        assert_eq!(written.len(), 3);
+        assert_ne!(written[1], written[2], "two long names share one file");
+        for path in &written {
+            assert!(path.file_name().unwrap().len() <= 120, "{}", path.display());
+        }
+        assert_eq!(read_capture(&written[0], None).unwrap().server, "github");
+        let text = std::fs::read_to_string(&written[1]).unwrap();
+        let saved: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(saved["server"], long.as_str());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_capture_that_cannot_be_written_is_reported_and_the_others_are_written() {
+        let dir = std::env::temp_dir().join(format!("mcp-audit-unwritable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("blocked.json/inside")).unwrap();
+        let capture = |server: &str| Capture {
+            server: server.into(),
+            ..Capture::default()
+        };
+        let written = write_captures(&dir, &[capture("blocked"), capture("github")], &[]).unwrap();
+        assert!(
+            written[0]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("blocked.json")
+        );
+        let github = written[1].as_ref().unwrap();
+        assert_eq!(read_capture(github, None).unwrap().server, "github");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -10,6 +10,7 @@ use cli::{
     SupplyArgs,
 };
 use mcp_audit::finding::make_visible;
+use mcp_audit::output::replace_file;
 use mcp_audit::policy::{POLICY_FILE_NAME, PolicyDocument, PolicyError, init};
 use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
@@ -153,8 +154,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
     let rendered = report::render(args.output.format, &report, color);
     match &args.output.output {
-        Some(path) => std::fs::write(path, rendered)
-            .with_context(|| format!("writing the report to {}", path.display()))?,
+        Some(path) => replace_file(path, rendered.as_bytes(), &outcome.inputs())
+            .context("writing the report")?,
         None => write_stdout(&rendered)?,
     }
     if args.locked && !outcome.lock_unverified.is_empty() {
@@ -236,17 +237,29 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
         .iter()
         .filter_map(|s| s.capture.clone())
         .collect();
-    let written = mcp_audit::capture::write_captures(&args.out, &captures)?;
+    let inputs: Vec<PathBuf> = outcome
+        .configs
+        .iter()
+        .map(|f| PathBuf::from(&f.path))
+        .collect();
+    let written = mcp_audit::capture::write_captures(&args.out, &captures, &inputs)?;
+    let mut unwritten = 0;
     for (capture, path) in captures.iter().zip(&written) {
-        eprintln!(
-            "mcp-audit: {}: {} tools, {} prompts, {} resources, {} templates -> {}",
-            make_visible(&capture.server),
-            capture.tools.len(),
-            capture.prompts.len(),
-            capture.resources.len(),
-            capture.resource_templates.len(),
-            path.display()
-        );
+        let server = make_visible(&capture.server);
+        match path {
+            Ok(path) => eprintln!(
+                "mcp-audit: {server}: {} tools, {} prompts, {} resources, {} templates -> {}",
+                capture.tools.len(),
+                capture.prompts.len(),
+                capture.resources.len(),
+                capture.resource_templates.len(),
+                path.display()
+            ),
+            Err(error) => {
+                unwritten += 1;
+                eprintln!("mcp-audit: error: {server}: {error}");
+            }
+        }
     }
     let mut findings: Vec<_> = outcome
         .servers
@@ -262,6 +275,12 @@ fn capture(args: CaptureCommandArgs) -> Result<ExitCode> {
         };
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         eprint!("{}", report::render(report::Format::Text, &report, color));
+    }
+    if unwritten > 0 {
+        bail!(
+            "{unwritten} of {} captures could not be written",
+            captures.len()
+        );
     }
     let failed = outcome
         .servers
@@ -316,14 +335,16 @@ fn policy_init(paths: &[PathBuf], output: Option<&Path>, force: bool) -> Result<
         write_stdout(&text)?;
         return Ok(ExitCode::SUCCESS);
     };
-    if target.exists() && !force {
+    // `symlink_metadata`: a symlink there, dangling or not, is an existing target too.
+    if std::fs::symlink_metadata(&target).is_ok() && !force {
         bail!(
             "{} exists; pass --force to replace it, or --output to write elsewhere",
             target.display()
         );
     }
-    std::fs::write(&target, &text)
-        .with_context(|| format!("writing the policy to {}", target.display()))?;
+    let mut inputs: Vec<PathBuf> = configs.iter().map(|f| PathBuf::from(&f.path)).collect();
+    inputs.push(lock_path);
+    replace_file(&target, text.as_bytes(), &inputs).context("writing the policy")?;
     let servers: usize = configs.iter().map(|f| f.servers.len()).sum();
     eprintln!(
         "mcp-audit: wrote {} admitting the {servers} servers of {} config{}",

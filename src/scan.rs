@@ -108,6 +108,14 @@ pub enum ScanError {
         "no lockfile path: `lock` writes beside the first config, and none was given; pass --lockfile"
     )]
     NoLockfilePath,
+    #[error(
+        "`{name}` is two servers ({first} and {second}), and the lockfile keeps one entry per server name: rename one of them"
+    )]
+    DuplicateServer {
+        name: String,
+        first: String,
+        second: String,
+    },
     #[error("`--update` names {0}, which is not a server of the configs or captures read")]
     UnknownServer(String),
 }
@@ -247,6 +255,19 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         lock_unverified,
         saved_captures: captures[..saved].to_vec(),
     })
+}
+
+impl ScanOutcome {
+    /// Every file this run read: what no file it writes may replace.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let configs = self.configs.iter().map(|f| PathBuf::from(&f.path));
+        let captures = self.saved_captures.iter().map(|c| c.source.clone());
+        configs
+            .chain(captures)
+            .chain(self.policy.iter().map(PathBuf::from))
+            .chain(self.lockfile.iter().cloned())
+            .collect()
+    }
 }
 
 /// The lockfile the input asks for, read; `None` when it asks for none or none was found.

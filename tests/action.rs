@@ -278,3 +278,34 @@ fn the_readme_workflow_runs_the_action_on_every_config_name_and_uploads_its_sari
         "write"
     );
 }
+
+/// The report's path is in the pull request's workspace: a symlink planted there is never
+/// written through, and when the scan fails it is gone rather than left for the upload step.
+#[cfg(unix)]
+#[test]
+fn a_symlink_planted_at_the_report_path_is_never_followed() {
+    let dir = temp_dir("symlink");
+    let report = dir.join("mcp-audit.sarif");
+    let outside = dir.join("outside");
+    for paths in ["fixtures/configs/lint/malformed", "fixtures/configs/vscode"] {
+        std::os::unix::fs::symlink(&outside, &report).unwrap();
+        let output = run_script(
+            &dir,
+            &[
+                ("INPUT_PATHS", paths),
+                ("INPUT_OUTPUT", report.to_str().unwrap()),
+            ],
+        );
+        assert!(
+            !outside.exists(),
+            "{paths}: the symlink's target was written"
+        );
+        let left = std::fs::symlink_metadata(&report);
+        assert!(
+            left.as_ref().map_or(true, |m| !m.is_symlink()),
+            "{paths}: {output:?}"
+        );
+        let _ = std::fs::remove_file(&report);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -551,3 +551,37 @@ fn the_readme_lists_every_rug_pull_rule_with_its_severity() {
         .collect();
     assert_eq!(rows, documented);
 }
+
+/// Saved captures are locked by their server name, their file's stem: two files with one stem
+/// would be two entries its reader refuses, so `lock` refuses them before writing anything.
+#[test]
+fn lock_refuses_two_saved_captures_of_one_server_name_before_writing() {
+    let dir = scratch("one-stem");
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        write_tools(
+            &dir.join(sub).join("calc.json"),
+            &[json!({"name": "add", "description": format!("Add, from {sub}.")})],
+        );
+    }
+    let locked = run(
+        &dir,
+        &[
+            "lock",
+            "--lockfile",
+            "mcp-audit.lock",
+            "--tools",
+            "a/calc.json",
+            "--tools",
+            "b/calc.json",
+        ],
+    );
+    assert_eq!(code(&locked), 2, "{}", stderr(&locked));
+    let message = stderr(&locked);
+    assert!(
+        message.contains("a/calc.json") && message.contains("b/calc.json"),
+        "{message}"
+    );
+    assert!(message.contains("`calc`"), "{message}");
+    assert!(!dir.join("mcp-audit.lock").exists());
+}

@@ -8,11 +8,11 @@ pub mod compare;
 
 use crate::capture::Capture;
 use crate::config::{Launch, Server, Transport, secrets};
+use crate::output::{self, OutputError, parent_dir};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 /// The lockfile's name, looked for beside the first config.
@@ -41,6 +41,8 @@ pub enum LockfileError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 /// The whole file. Entries are kept sorted, so the file is stable byte for byte.
@@ -407,7 +409,8 @@ impl Lockfile {
 /// lockfile, so two concurrent `lock` runs cannot interleave or lose each other's entries.
 pub struct LockfileGuard {
     path: PathBuf,
-    directory: File,
+    /// Held, not read: dropping it releases the lock.
+    _directory: File,
 }
 
 impl LockfileGuard {
@@ -421,7 +424,7 @@ impl LockfileGuard {
         directory.lock().map_err(write_error)?;
         Ok(LockfileGuard {
             path: path.to_path_buf(),
-            directory,
+            _directory: directory,
         })
     }
 
@@ -429,78 +432,36 @@ impl LockfileGuard {
         Lockfile::read(&self.path)
     }
 
-    /// Replace the lockfile atomically: the text goes to a temporary file in the same
-    /// directory, is flushed to disk, and is renamed over the old file, so a crash at any point
-    /// leaves either the old file or the new one, never a mix.
-    pub fn write(&self, lockfile: &Lockfile) -> Result<(), LockfileError> {
-        let write_error = |source| LockfileError::Write {
-            path: self.path.display().to_string(),
-            source,
-        };
-        let text = lockfile.to_text();
-        remove_stale_temporaries(parent_dir(&self.path));
-        let mut temporary = tempfile::Builder::new()
-            .prefix(TEMPORARY_PREFIX)
-            .suffix(TEMPORARY_SUFFIX)
-            .tempfile_in(parent_dir(&self.path))
-            .map_err(write_error)?;
-        temporary.write_all(text.as_bytes()).map_err(write_error)?;
-        temporary.as_file().sync_all().map_err(write_error)?;
-        // A temporary file is private (0600); the lockfile keeps the old file's mode, or the
-        // usual one for a file meant to be committed.
-        if let Some(permissions) = std::fs::metadata(&self.path)
-            .ok()
-            .map(|m| m.permissions())
-            .or_else(default_permissions)
-        {
-            std::fs::set_permissions(temporary.path(), permissions).map_err(write_error)?;
-        }
-        temporary
-            .persist(&self.path)
-            .map_err(|e| write_error(e.error))?;
-        // The rename is only durable once the directory is.
-        self.directory.sync_all().map_err(write_error)
+    /// Replace the lockfile atomically (`output::replace_file`): a crash at any point leaves
+    /// either the old file or the new one, never a mix. It never replaces one of `inputs`.
+    pub fn write(&self, lockfile: &Lockfile, inputs: &[PathBuf]) -> Result<(), LockfileError> {
+        remove_stale_temporaries(&self.path);
+        output::replace_file(&self.path, lockfile.to_text().as_bytes(), inputs)?;
+        Ok(())
     }
 }
 
-const TEMPORARY_PREFIX: &str = ".mcp-audit.lock.";
-const TEMPORARY_SUFFIX: &str = ".tmp";
-
-/// Remove the temporary files of runs killed while writing (a crash, `SIGXFSZ`, power loss),
-/// which would otherwise stay beside the lockfile for good. Only a run holding the directory
-/// lock writes one, and this one holds it, so every one found is stale. Best effort: a file
-/// that cannot be removed is no reason not to write the lockfile.
-fn remove_stale_temporaries(directory: &Path) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
+/// Remove the temporary files of runs killed while writing `path` (a crash, `SIGXFSZ`, power
+/// loss), which would otherwise stay beside the lockfile for good. Only a run holding the
+/// directory lock writes one, and this one holds it, so every one found is stale. Best effort:
+/// a file that cannot be removed is no reason not to write the lockfile.
+fn remove_stale_temporaries(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
         return;
     };
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(TEMPORARY_PREFIX)
-            && name.ends_with(TEMPORARY_SUFFIX)
+        if name.starts_with(&prefix)
+            && name.ends_with(output::TEMPORARY_SUFFIX)
             && entry.file_type().is_ok_and(|t| t.is_file())
         {
             let _ = std::fs::remove_file(entry.path());
         }
-    }
-}
-
-#[cfg(unix)]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> Option<std::fs::Permissions> {
-    None
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
     }
 }
 
