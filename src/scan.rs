@@ -137,7 +137,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
     let lock = read_lockfile(input)?;
 
     // One read of the policy serves every stage, offline too: the perimeter is about entries.
-    let document = read_policy(input, &configs)?;
+    let (document, ignored_policies) = read_policy(input, &configs)?;
     let mut findings = config::lint::lint_configs(&configs, &rules);
     let images = if input.offline {
         Vec::new()
@@ -213,6 +213,11 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
             images: &images,
         };
         findings.extend(enforce::enforce(document, &subjects, &rules));
+        findings.extend(enforce::ignored_policies(
+            document,
+            &ignored_policies,
+            &rules,
+        ));
     }
     let mut lock_changes = 0;
     let mut lock_unverified = Vec::new();
@@ -348,28 +353,31 @@ pub fn observe(
     observed
 }
 
-/// The policy: `--policy`, else the first `mcp-audit.toml` beside a config or in a directory
-/// scanned, else at the root of the repository holding the first config.
+/// The policy (`policy::discover`: `--policy`, else the repository root's), read; and the other
+/// `mcp-audit.toml` files beside the configs or in the directories scanned, which it overrides.
 fn read_policy(
     input: &ScanInput,
     configs: &[ConfigFile],
-) -> Result<Option<PolicyDocument>, ScanError> {
-    let mut dirs: Vec<PathBuf> = configs
-        .iter()
-        .filter_map(|f| std::path::Path::new(&f.path).parent().map(PathBuf::from))
-        .map(|dir| {
-            if dir.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                dir
-            }
-        })
-        .collect();
+) -> Result<(Option<PolicyDocument>, Vec<PathBuf>), ScanError> {
+    let first = input.configs.first().map(|first| {
+        if first.is_dir() {
+            first.clone()
+        } else {
+            crate::output::parent_dir(first).to_path_buf()
+        }
+    });
+    let mut dirs: Vec<PathBuf> = first.into_iter().collect();
+    dirs.extend(
+        configs
+            .iter()
+            .map(|f| crate::output::parent_dir(Path::new(&f.path)).to_path_buf()),
+    );
     dirs.extend(input.configs.iter().filter(|p| p.is_dir()).cloned());
     let Some(path) = policy::discover(input.policy.as_deref(), &dirs) else {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     };
-    Ok(Some(PolicyDocument::load(&path)?))
+    let ignored = policy::ignored(&path, &dirs[1..]);
+    Ok((Some(PolicyDocument::load(&path)?), ignored))
 }
 
 /// The registry stage over every container server, with the policy's signature requirements.
@@ -427,7 +435,7 @@ pub struct CaptureOutcome {
 pub fn capture(input: &ScanInput) -> Result<CaptureOutcome, ScanError> {
     let rules = RuleSet::load(&input.rule_dirs)?;
     let configs = config::load_configs(&input.configs)?;
-    let document = read_policy(input, &configs)?;
+    let (document, _) = read_policy(input, &configs)?;
     let images = audit_images(input, &configs, document.as_ref(), &rules)?;
     let targets = verified_targets(&configs, &images);
     let mut servers = sandbox::capture_servers(&targets, &input.capture, &rules)?;

@@ -688,3 +688,47 @@ fn init_output_snapshot() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The scenario: a pull request adds an empty `docs/.mcp.json` and a permissive
+/// `docs/mcp-audit.toml`; the root policy still governs every config, and the nested one is
+/// reported, not applied.
+#[test]
+fn a_nested_policy_never_overrides_the_repository_roots() {
+    let dir = temp_dir("nested");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::copy(
+        root().join("fixtures/policy/held-out/.mcp.json"),
+        dir.join(".mcp.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("mcp-audit.toml"),
+        "[[perimeter.deny]]\nserver = \"time\"\nreason = \"not reviewed\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("docs/.mcp.json"), "{\"mcpServers\": {}}\n").unwrap();
+    std::fs::write(dir.join("docs/mcp-audit.toml"), "# everything goes\n").unwrap();
+    for args in [&["."][..], &["docs/.mcp.json", ".mcp.json"]] {
+        let run = scan_in(&dir, args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("policy mcp-audit.toml"),
+            "{}",
+            run.stderr
+        );
+        let findings = policy_findings(&run);
+        let denied: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["rule_id"] == "MCP702")
+            .filter_map(|f| f["server"].as_str())
+            .collect();
+        assert_eq!(denied, ["time"], "{args:?}: {}", run.report["findings"]);
+        let nested: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["rule_id"] == "MCP720")
+            .filter_map(|f| f["location"]["path"].as_str())
+            .collect();
+        assert_eq!(nested, ["docs/mcp-audit.toml"], "{args:?}");
+    }
+}

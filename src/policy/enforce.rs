@@ -38,6 +38,9 @@ pub const OVER_SCOPE_CAP: &str = "MCP711";
 /// A tool the scope forbids, by name or by an inferred capability.
 pub const FORBIDDEN_TOOL: &str = "MCP712";
 
+/// An `mcp-audit.toml` beside a config that is not the policy governing the run.
+pub const IGNORED_POLICY: &str = "MCP720";
+
 /// Every rule this module can raise; each must exist in the built-in rule set.
 pub const RULE_IDS: &[&str] = &[
     OUTSIDE_PERIMETER,
@@ -50,6 +53,7 @@ pub const RULE_IDS: &[&str] = &[
     BEYOND_SCOPE,
     OVER_SCOPE_CAP,
     FORBIDDEN_TOOL,
+    IGNORED_POLICY,
 ];
 
 /// What the pipeline knows of the servers when the policy is enforced.
@@ -77,6 +81,28 @@ pub fn enforce(policy: &PolicyDocument, subjects: &Subjects<'_>, rules: &RuleSet
         }
     }
     judge.findings
+}
+
+/// One finding for each policy file found beside a config and not applied, since `policy`
+/// governs the run.
+pub fn ignored_policies(
+    policy: &PolicyDocument,
+    ignored: &[std::path::PathBuf],
+    rules: &RuleSet,
+) -> Vec<Finding> {
+    ignored
+        .iter()
+        .filter_map(|path| {
+            let message = format!(
+                "nested policy ignored; the root policy {} governs every config of the run",
+                policy.shown
+            );
+            let finding = rules.finding(IGNORED_POLICY, "", message)?;
+            Some(finding.location(Some(crate::finding::Location::file(
+                path.display().to_string(),
+            ))))
+        })
+        .collect()
 }
 
 /// How a server is started, in the terms a policy speaks.

@@ -84,24 +84,46 @@ impl PolicyDocument {
     }
 }
 
-/// Where the policy is: `explicit` (`--policy`), else `mcp-audit.toml` in the first of `dirs`
-/// (the configs' directories, then directories scanned) that has one, else at the root of the
-/// repository holding the first of them (the nearest ancestor with a `.git`).
+/// Where the policy is: `explicit` (`--policy`), else `mcp-audit.toml` at the root of the
+/// repository holding the first of `dirs` (the nearest ancestor with a `.git`; outside a
+/// repository, that directory itself). Only when the root has none, the first of `dirs` (the
+/// configs' directories, then directories scanned) that has one: a policy only ever restricts,
+/// so with none at the root any one found narrows what would otherwise run unchecked.
 pub fn discover(explicit: Option<&Path>, dirs: &[PathBuf]) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_path_buf());
     }
-    if let Some(found) = dirs
-        .iter()
+    let start = std::fs::canonicalize(dirs.first()?).ok()?;
+    let root = start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(&start);
+    let path = root.join(POLICY_FILE_NAME);
+    if path.is_file() {
+        return Some(shorten(&path));
+    }
+    dirs.iter()
         .map(|dir| dir.join(POLICY_FILE_NAME))
         .find(|path| path.is_file())
-    {
-        return Some(found);
+}
+
+/// The `mcp-audit.toml` files beside the configs or in the directories scanned (`dirs`) that
+/// are not `governing`: a pull request can add one next to a config, so none is applied, and
+/// each is reported.
+pub fn ignored(governing: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let governing = std::fs::canonicalize(governing).ok();
+    let mut seen = Vec::new();
+    let mut ignored = Vec::new();
+    for path in dirs.iter().map(|dir| dir.join(POLICY_FILE_NAME)) {
+        let Ok(canonical) = std::fs::canonicalize(&path) else {
+            continue;
+        };
+        if path.is_file() && Some(&canonical) != governing.as_ref() && !seen.contains(&canonical) {
+            seen.push(canonical);
+            ignored.push(path);
+        }
     }
-    let start = std::fs::canonicalize(dirs.first()?).ok()?;
-    let root = start.ancestors().find(|dir| dir.join(".git").exists())?;
-    let path = root.join(POLICY_FILE_NAME);
-    path.is_file().then(|| shorten(&path))
+    ignored
 }
 
 /// A path under the current directory as a relative one, as reports show config paths.
