@@ -397,6 +397,31 @@ fn tools_files_alone_search_no_directory() {
 }
 
 #[test]
+fn a_decoy_key_hides_no_server_and_is_reported_on_the_file() {
+    let run = scan(&["fixtures/configs/decoy"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let path = "fixtures/configs/decoy/.vscode/mcp.json";
+    let found: BTreeSet<_> = at_least_medium(&run).into_iter().collect();
+    let expected: BTreeSet<_> = [("notes", "MCP320", "critical"), (path, "MCP360", "medium")]
+        .iter()
+        .map(|(s, r, v)| (s.to_string(), r.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(found, expected);
+    let decoy = findings(&run)
+        .iter()
+        .find(|f| f["rule_id"] == "MCP360")
+        .unwrap();
+    assert_eq!(decoy["location"]["path"], path);
+    assert_eq!(decoy["location"]["line"], 4, "the second key: {decoy}");
+    assert!(
+        decoy["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`mcpServers` and `servers`")),
+        "{decoy}"
+    );
+}
+
+#[test]
 fn fail_on_decides_the_exit_code_for_config_findings() {
     let run = scan(&["fixtures/configs/lint/clean", "--fail-on", "low"]);
     assert_eq!(run.code, 1);

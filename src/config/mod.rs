@@ -195,57 +195,147 @@ impl ConfigFormat {
             ConfigFormat::McpRegistry => "MCP Registry server.json",
         }
     }
+}
 
-    /// Tell the format from a parsed document's keys; `None` when it is no MCP config.
-    pub fn detect(root: &Node, syntax: Syntax) -> Option<ConfigFormat> {
-        let is_object = |node: Option<&Node>| node.is_some_and(|n| n.as_object().is_some());
-        let is_list = |node: Option<&Node>| node.is_some_and(|n| n.as_array().is_some());
-        root.as_object()?;
-        match syntax {
-            Syntax::Toml => is_object(root.get("mcp_servers")).then_some(ConfigFormat::Codex),
-            Syntax::Yaml => {
-                if is_list(root.get("mcpServers")) {
-                    Some(ConfigFormat::Continue)
-                } else if is_object(root.get("mcpServers")) {
-                    Some(ConfigFormat::McpServers)
-                } else if is_object(root.get("extensions")) {
-                    Some(ConfigFormat::Goose)
-                } else if root.get("name").is_some()
-                    && (root.get("image").is_some() || is_object(root.get("remote")))
-                    && matches!(
-                        root.get("type").and_then(Node::as_str),
-                        Some("server" | "remote" | "poci")
-                    )
-                {
-                    Some(ConfigFormat::DockerCatalog)
-                } else {
-                    None
-                }
-            }
-            Syntax::Jsonc => {
-                let schema = root.get("$schema").and_then(Node::as_str).unwrap_or("");
-                if schema.contains("modelcontextprotocol.io/schemas") {
-                    Some(ConfigFormat::McpRegistry)
-                } else if is_object(root.get("mcpServers"))
-                    || json_formats::has_project_servers(root)
-                {
-                    Some(ConfigFormat::McpServers)
-                } else if is_object(root.get("servers"))
-                    || is_object(root.path(&["mcp", "servers"]))
-                {
-                    Some(ConfigFormat::VsCode)
-                } else if is_object(root.get("context_servers")) {
-                    Some(ConfigFormat::Zed)
-                } else if is_object(root.get("mcp")) {
-                    Some(ConfigFormat::OpenCode)
-                } else if root.get("name").is_some() && registry_entries(root) {
-                    Some(ConfigFormat::McpRegistry)
-                } else {
-                    None
-                }
-            }
+/// A key a client reads servers from. A file may hold several, and clients differ in which they
+/// read (VS Code reads `servers` of `.vscode/mcp.json`, Claude its `mcpServers`), so every one
+/// present is read: a decoy key must not hide the servers under another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    /// `mcpServers` (and Claude Code's `projects.*.mcpServers`) as a map.
+    McpServers,
+    /// VS Code's `servers`.
+    VsCode,
+    /// VS Code's settings, `mcp.servers`.
+    VsCodeSettings,
+    Zed,
+    OpenCode,
+    Codex,
+    Continue,
+    Goose,
+    DockerCatalog,
+    McpRegistry,
+}
+
+impl Section {
+    fn format(self) -> ConfigFormat {
+        match self {
+            Section::McpServers => ConfigFormat::McpServers,
+            Section::VsCode | Section::VsCodeSettings => ConfigFormat::VsCode,
+            Section::Zed => ConfigFormat::Zed,
+            Section::OpenCode => ConfigFormat::OpenCode,
+            Section::Codex => ConfigFormat::Codex,
+            Section::Continue => ConfigFormat::Continue,
+            Section::Goose => ConfigFormat::Goose,
+            Section::DockerCatalog => ConfigFormat::DockerCatalog,
+            Section::McpRegistry => ConfigFormat::McpRegistry,
         }
     }
+
+    /// The key as the file spells it, and where it is written.
+    fn key(self, root: &Node) -> (&'static str, Position) {
+        let key_at = |parent: Option<&Node>, key: &str| {
+            parent
+                .and_then(|p| p.member(key))
+                .map_or(root.at, |m| m.key_at)
+        };
+        match self {
+            Section::McpServers if root.get("mcpServers").is_none() => {
+                ("projects.*.mcpServers", key_at(Some(root), "projects"))
+            }
+            Section::McpServers | Section::Continue => {
+                ("mcpServers", key_at(Some(root), "mcpServers"))
+            }
+            Section::VsCode => ("servers", key_at(Some(root), "servers")),
+            Section::VsCodeSettings => ("mcp.servers", key_at(root.get("mcp"), "servers")),
+            Section::Zed => ("context_servers", key_at(Some(root), "context_servers")),
+            Section::OpenCode => ("mcp", key_at(Some(root), "mcp")),
+            Section::Codex => ("mcp_servers", key_at(Some(root), "mcp_servers")),
+            Section::Goose => ("extensions", key_at(Some(root), "extensions")),
+            Section::DockerCatalog => ("the catalogue entry", root.at),
+            Section::McpRegistry => ("the registry entry", root.at),
+        }
+    }
+
+    /// Every key of a parsed document that holds servers, in the order of precedence that gives
+    /// the file its format; none when it is no MCP config.
+    fn all(root: &Node, syntax: Syntax) -> Vec<Section> {
+        let is_object = |node: Option<&Node>| node.is_some_and(|n| n.as_object().is_some());
+        let is_list = |node: Option<&Node>| node.is_some_and(|n| n.as_array().is_some());
+        if root.as_object().is_none() {
+            return Vec::new();
+        }
+        let candidates: Vec<(Section, bool)> = match syntax {
+            Syntax::Toml => vec![(Section::Codex, is_object(root.get("mcp_servers")))],
+            Syntax::Yaml => vec![
+                (Section::Continue, is_list(root.get("mcpServers"))),
+                (Section::McpServers, is_object(root.get("mcpServers"))),
+                (Section::Goose, is_object(root.get("extensions"))),
+                (Section::DockerCatalog, catalogue_entry(root)),
+            ],
+            Syntax::Jsonc => {
+                let schema = root.get("$schema").and_then(Node::as_str).unwrap_or("");
+                vec![
+                    (
+                        Section::McpRegistry,
+                        schema.contains("modelcontextprotocol.io/schemas")
+                            || (root.get("name").is_some() && registry_entries(root)),
+                    ),
+                    (
+                        Section::McpServers,
+                        is_object(root.get("mcpServers"))
+                            || json_formats::has_project_servers(root),
+                    ),
+                    (Section::VsCode, is_object(root.get("servers"))),
+                    (
+                        Section::VsCodeSettings,
+                        json_formats::vscode_settings(root).is_some(),
+                    ),
+                    (Section::Zed, is_object(root.get("context_servers"))),
+                    (
+                        Section::OpenCode,
+                        is_object(root.get("mcp"))
+                            && (json_formats::vscode_settings(root).is_none()
+                                || json_formats::opencode_entries(root).next().is_some()),
+                    ),
+                ]
+            }
+        };
+        candidates
+            .into_iter()
+            .filter_map(|(section, present)| present.then_some(section))
+            .collect()
+    }
+
+    fn servers(self, source: &entry::Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
+        match self {
+            Section::McpServers => json_formats::mcp_servers(source, root),
+            Section::VsCode => json_formats::vscode(source, root),
+            Section::VsCodeSettings => match json_formats::vscode_settings(root) {
+                Some(settings) => json_formats::vscode(source, settings),
+                None => Ok(Vec::new()),
+            },
+            Section::Zed => json_formats::zed(source, root),
+            Section::OpenCode => json_formats::opencode(source, root),
+            Section::Codex => toml_formats::codex(source, root),
+            Section::Continue => yaml_formats::continue_servers(source, root),
+            Section::Goose => yaml_formats::goose(source, root),
+            Section::DockerCatalog => yaml_formats::docker_catalog(source, root),
+            Section::McpRegistry => registry_json::servers(source, root),
+        }
+    }
+}
+
+/// Whether a YAML document is a Docker MCP catalogue `server.yaml` rather than some other
+/// program's.
+fn catalogue_entry(root: &Node) -> bool {
+    root.get("name").is_some()
+        && (root.get("image").is_some()
+            || root.get("remote").is_some_and(|r| r.as_object().is_some()))
+        && matches!(
+            root.get("type").and_then(Node::as_str),
+            Some("server" | "remote" | "poci")
+        )
 }
 
 /// Whether a `server.json` without the registry's `$schema` still describes registry packages or
@@ -270,6 +360,9 @@ pub struct ConfigFile {
     pub path: String,
     pub format: ConfigFormat,
     pub servers: Vec<Server>,
+    /// Each key servers were read from, where it is written. More than one is a file that
+    /// clients read differently.
+    pub keys: Vec<Located<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -368,6 +461,7 @@ fn read_candidate(
             path: shown.to_string(),
             format: discovery::format_by_name(path).unwrap_or(ConfigFormat::McpServers),
             servers: Vec::new(),
+            keys: Vec::new(),
         })),
         Ok(None) => Ok(None),
         Err(ConfigError::Syntax { .. }) if claim == discovery::Claim::Maybe => Ok(None),
@@ -413,25 +507,26 @@ pub fn parse_config(
         Some(syntax) => (parse_syntax(shown, text, syntax)?, syntax),
         None => guess_syntax(shown, text)?,
     };
-    let Some(format) = ConfigFormat::detect(&root, syntax) else {
+    let sections = Section::all(&root, syntax);
+    let Some(first) = sections.first() else {
         return Ok(None);
     };
     let source = entry::Source::new(shown);
-    let servers = match format {
-        ConfigFormat::McpServers => json_formats::mcp_servers(&source, &root)?,
-        ConfigFormat::VsCode => json_formats::vscode(&source, &root)?,
-        ConfigFormat::Zed => json_formats::zed(&source, &root)?,
-        ConfigFormat::OpenCode => json_formats::opencode(&source, &root)?,
-        ConfigFormat::Codex => toml_formats::codex(&source, &root)?,
-        ConfigFormat::Continue => yaml_formats::continue_servers(&source, &root)?,
-        ConfigFormat::Goose => yaml_formats::goose(&source, &root)?,
-        ConfigFormat::DockerCatalog => yaml_formats::docker_catalog(&source, &root)?,
-        ConfigFormat::McpRegistry => registry_json::servers(&source, &root)?,
-    };
+    let mut servers = Vec::new();
+    let mut keys = Vec::new();
+    for section in &sections {
+        servers.extend(section.servers(&source, &root)?);
+        let (key, at) = section.key(&root);
+        keys.push(Located {
+            value: key.to_string(),
+            location: source.location(at),
+        });
+    }
     Ok(Some(ConfigFile {
         path: shown.to_string(),
-        format,
+        format: first.format(),
         servers,
+        keys,
     }))
 }
 
@@ -656,6 +751,80 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Each decoy: an empty key a scanner might take first, before the key a client runs.
+    #[test]
+    fn a_decoy_key_hides_no_servers() {
+        let evil = r#"{"evil": {"command": "sh", "args": ["-c", "id"]}}"#;
+        let opencode_evil = r#"{"evil": {"type": "local", "command": ["sh", "-c", "id"]}}"#;
+        let cases = [
+            (
+                ".vscode/mcp.json",
+                format!(r#"{{"mcpServers": {{}}, "servers": {evil}}}"#),
+            ),
+            (
+                ".vscode/settings.json",
+                format!(r#"{{"mcpServers": {{}}, "mcp": {{"servers": {evil}}}}}"#),
+            ),
+            (
+                ".vscode/settings.json",
+                format!(r#"{{"servers": {{}}, "mcp": {{"servers": {evil}}}}}"#),
+            ),
+            (
+                ".zed/settings.json",
+                format!(r#"{{"mcpServers": {{}}, "context_servers": {evil}}}"#),
+            ),
+            (
+                ".zed/settings.json",
+                format!(r#"{{"servers": {{}}, "context_servers": {evil}}}"#),
+            ),
+            (
+                "opencode.json",
+                format!(r#"{{"mcpServers": {{}}, "mcp": {opencode_evil}}}"#),
+            ),
+            (
+                "opencode.json",
+                format!(r#"{{"context_servers": {{}}, "mcp": {opencode_evil}}}"#),
+            ),
+            (
+                "goose/config.yaml",
+                "mcpServers: {}\nextensions:\n  evil:\n    cmd: sh\n    type: stdio\n".to_string(),
+            ),
+            (
+                "goose/config.yaml",
+                "mcpServers: []\nextensions:\n  evil:\n    cmd: sh\n    type: stdio\n".to_string(),
+            ),
+        ];
+        for (path, text) in cases {
+            let file = read_fixture(path, &text);
+            assert_eq!(testing::names(&file), ["evil"], "{path}: {text}");
+        }
+    }
+
+    #[test]
+    fn every_key_read_is_kept_with_its_place() {
+        let file = read_fixture(
+            ".vscode/mcp.json",
+            "{\n  \"mcpServers\": {},\n  \"servers\": {}\n}",
+        );
+        let keys: Vec<(&str, (u32, u32))> = file
+            .keys
+            .iter()
+            .map(|k| (k.value.as_str(), testing::line_col(&k.location)))
+            .collect();
+        assert_eq!(keys, [("mcpServers", (2, 3)), ("servers", (3, 3))]);
+        // Claude Code's own file keeps user and project servers apart; that is one key.
+        let claude = r#"{"mcpServers": {}, "projects": {"/p": {"mcpServers": {}}}}"#;
+        assert_eq!(read_fixture(".claude.json", claude).keys.len(), 1);
+        // VS Code's `mcp` setting, with its inputs, is no OpenCode server list.
+        let settings = r#"{"mcp": {"inputs": [], "servers": {"a": {"command": "uvx"}}}}"#;
+        let file = read_fixture("settings.json", settings);
+        assert_eq!((file.format, file.keys.len()), (ConfigFormat::VsCode, 1));
+        // An OpenCode server may be called `servers`.
+        let opencode = r#"{"mcp": {"servers": {"type": "local", "command": ["uvx"]}}}"#;
+        let file = read_fixture("opencode.json", opencode);
+        assert_eq!(testing::names(&file), ["servers"]);
     }
 
     #[test]
