@@ -2,6 +2,7 @@
 //! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
 //! interpreting that JSON is the rules' job, not this module's.
 
+use crate::finding::make_visible;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -75,25 +76,31 @@ impl Capture {
     }
 }
 
+/// Paths and what a capture file holds are shown with control characters made visible, as
+/// reports show them.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", visible_path(path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not valid JSON: {source}")]
+    #[error("{} is not valid JSON: {source}", visible_path(path))]
     Json {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{path}: {problem}")]
+    #[error("{}: {}", visible_path(path), make_visible(problem))]
     Shape { path: PathBuf, problem: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", visible_path(path))]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+fn visible_path(path: &Path) -> String {
+    make_visible(&path.to_string_lossy())
 }
 
 /// Write each capture to `dir` as `SERVER.json` (the name made safe for a file name; a second
@@ -455,6 +462,17 @@ mod tests {
             let error = parse(value.clone()).unwrap_err();
             assert!(error.contains(problem), "{value}: {error}");
         }
+    }
+
+    #[test]
+    fn errors_show_paths_and_contents_with_control_characters_made_visible() {
+        let error = CaptureError::Shape {
+            path: PathBuf::from("tools\u{1b}[2J.json"),
+            problem: parse(json!({"error": {"message": "\u{1b}[2J\nmcp-audit: ok"}})).unwrap_err(),
+        }
+        .to_string();
+        assert!(error.starts_with("tools<U+001B>[2J.json: "), "{error}");
+        assert!(!error.chars().any(char::is_control), "{error:?}");
     }
 
     #[test]

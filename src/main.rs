@@ -126,7 +126,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     };
     let outcome = engine_pool(args.jobs)?.install(|| scan::scan(&input))?;
     if !outcome.configs.is_empty() {
-        let names: Vec<&str> = outcome.configs.iter().map(|f| f.path.as_str()).collect();
+        let names: Vec<String> = outcome
+            .configs
+            .iter()
+            .map(|f| make_visible(&f.path))
+            .collect();
         let plural = if names.len() == 1 { "" } else { "s" };
         eprintln!(
             "mcp-audit: read {} config file{plural}: {}",
@@ -135,7 +139,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         );
     }
     if let Some(policy) = &outcome.policy {
-        eprintln!("mcp-audit: policy {policy}");
+        eprintln!("mcp-audit: policy {}", make_visible(policy));
     }
     match &outcome.lockfile {
         Some(path) => eprintln!("mcp-audit: lockfile {}", path.display()),

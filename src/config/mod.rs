@@ -29,7 +29,7 @@ pub mod syntax;
 mod toml_formats;
 mod yaml_formats;
 
-use crate::finding::Location;
+use crate::finding::{Location, make_visible};
 use docker_args::{DockerRun, Runtime};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -365,30 +365,40 @@ pub struct ConfigFile {
     pub keys: Vec<Located<String>>,
 }
 
+/// Paths, keys and server names come from the input; each is shown as reports show it, with
+/// control characters made visible, so a config cannot write escape sequences to a terminal.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", make_visible(path))]
     Read {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is {size} bytes; a config larger than {MAX_CONFIG_BYTES} bytes is not read")]
+    #[error(
+        "{} is {size} bytes; a config larger than {MAX_CONFIG_BYTES} bytes is not read",
+        make_visible(path)
+    )]
     TooLarge { path: String, size: u64 },
-    #[error("{path}:{at}: not valid {syntax}: {message}")]
+    #[error(
+        "{}:{at}: not valid {syntax}: {}",
+        make_visible(path),
+        make_visible(message)
+    )]
     Syntax {
         path: String,
         at: Position,
         syntax: &'static str,
         message: String,
     },
-    #[error("{path}:{at}: {problem}")]
+    #[error("{}:{at}: {}", make_visible(path), make_visible(problem))]
     Shape {
         path: String,
         at: Position,
         problem: String,
     },
     #[error(
-        "{path} is not an MCP config: it has no `mcpServers`, `servers`, `mcp.servers`, `context_servers`, `mcp`, `mcp_servers` or `extensions`, and is no catalogue `server.yaml` or registry `server.json`"
+        "{} is not an MCP config: it has no `mcpServers`, `servers`, `mcp.servers`, `context_servers`, `mcp`, `mcp_servers` or `extensions`, and is no catalogue `server.yaml` or registry `server.json`",
+        make_visible(path)
     )]
     NotAConfig { path: String },
     #[error(transparent)]
@@ -825,6 +835,20 @@ mod tests {
         let opencode = r#"{"mcp": {"servers": {"type": "local", "command": ["uvx"]}}}"#;
         let file = read_fixture("opencode.json", opencode);
         assert_eq!(testing::names(&file), ["servers"]);
+    }
+
+    #[test]
+    fn errors_show_keys_and_paths_with_control_characters_made_visible() {
+        let text = "{\"mcpServers\": {\"evil\\u001b[2J\\nmcp-audit: all clean\": {\"args\": []}}}";
+        let error = parse_config("cfg\u{1b}]0;x\u{7}/mcp.json", text, None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("evil<U+001B>[2J"), "{error}");
+        assert!(
+            error.starts_with("cfg<U+001B>]0;x<U+0007>/mcp.json:1:17"),
+            "{error}"
+        );
+        assert!(!error.chars().any(char::is_control), "{error:?}");
     }
 
     #[test]
