@@ -2,7 +2,7 @@
 //! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
 //! interpreting that JSON is the rules' job, not this module's.
 
-use crate::finding::make_visible;
+use crate::finding::visible_whole;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ pub enum CaptureError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{}: {}", visible_path(path), make_visible(problem))]
+    #[error("{}: {}", visible_path(path), visible_whole(problem))]
     Shape { path: PathBuf, problem: String },
     #[error("cannot write {}: {source}", visible_path(path))]
     Write {
@@ -100,7 +100,7 @@ pub enum CaptureError {
 }
 
 fn visible_path(path: &Path) -> String {
-    make_visible(&path.to_string_lossy())
+    visible_whole(&path.to_string_lossy())
 }
 
 /// Write each capture to `dir` as `SERVER.json` (the name made safe for a file name; a second

@@ -9,7 +9,7 @@ use cli::{
     CaptureArgs, CaptureCommandArgs, Cli, Command, LockArgs, PolicyCommand, RulesCommand, ScanArgs,
     SupplyArgs,
 };
-use mcp_audit::finding::make_visible;
+use mcp_audit::finding::{make_visible, visible_whole};
 use mcp_audit::policy::{POLICY_FILE_NAME, PolicyDocument, PolicyError, init};
 use mcp_audit::registry::SupplyInput;
 use mcp_audit::report::{self, ScanReport};
@@ -129,7 +129,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         let names: Vec<String> = outcome
             .configs
             .iter()
-            .map(|f| make_visible(&f.path))
+            .map(|f| visible_whole(&f.path))
             .collect();
         let plural = if names.len() == 1 { "" } else { "s" };
         eprintln!(
@@ -139,10 +139,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         );
     }
     if let Some(policy) = &outcome.policy {
-        eprintln!("mcp-audit: policy {}", make_visible(policy));
+        eprintln!("mcp-audit: policy {}", visible_whole(policy));
     }
     match &outcome.lockfile {
-        Some(path) => eprintln!("mcp-audit: lockfile {}", path.display()),
+        Some(path) => eprintln!(
+            "mcp-audit: lockfile {}",
+            visible_whole(&path.to_string_lossy())
+        ),
         None if args.locked => bail!(
             "--locked: no lockfile beside the configs; create one with `mcp-audit lock` or name it with --lockfile"
         ),

@@ -29,7 +29,7 @@ pub mod syntax;
 mod toml_formats;
 mod yaml_formats;
 
-use crate::finding::{Location, make_visible};
+use crate::finding::{Location, visible_whole};
 use docker_args::{DockerRun, Runtime};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -369,20 +369,20 @@ pub struct ConfigFile {
 /// control characters made visible, so a config cannot write escape sequences to a terminal.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", make_visible(path))]
+    #[error("cannot read {}: {source}", visible_whole(path))]
     Read {
         path: String,
         source: std::io::Error,
     },
     #[error(
         "{} is {size} bytes; a config larger than {MAX_CONFIG_BYTES} bytes is not read",
-        make_visible(path)
+        visible_whole(path)
     )]
     TooLarge { path: String, size: u64 },
     #[error(
         "{}:{at}: not valid {syntax}: {}",
-        make_visible(path),
-        make_visible(message)
+        visible_whole(path),
+        visible_whole(message)
     )]
     Syntax {
         path: String,
@@ -390,7 +390,7 @@ pub enum ConfigError {
         syntax: &'static str,
         message: String,
     },
-    #[error("{}:{at}: {}", make_visible(path), make_visible(problem))]
+    #[error("{}:{at}: {}", visible_whole(path), visible_whole(problem))]
     Shape {
         path: String,
         at: Position,
@@ -398,7 +398,7 @@ pub enum ConfigError {
     },
     #[error(
         "{} is not an MCP config: it has no `mcpServers`, `servers`, `mcp.servers`, `context_servers`, `mcp`, `mcp_servers` or `extensions`, and is no catalogue `server.yaml` or registry `server.json`",
-        make_visible(path)
+        visible_whole(path)
     )]
     NotAConfig { path: String },
     #[error(transparent)]
