@@ -49,17 +49,15 @@ pub(super) fn vscode_settings(root: &Node) -> Option<&Node> {
         .then_some(settings)
 }
 
-/// OpenCode's servers: the members of `mcp`, less what VS Code's `mcp` setting keeps there
-/// (its `servers` map and `inputs` list).
+/// OpenCode's servers: the objects under `mcp`, less VS Code's `servers` map. Other programs keep
+/// settings there too (Gemini CLI's `mcp.allowed`, VS Code's `mcp.inputs`), never objects.
 pub(super) fn opencode_entries(root: &Node) -> impl Iterator<Item = &Member> {
     let settings = vscode_settings(root).is_some();
     root.get("mcp")
         .and_then(Node::as_object)
         .unwrap_or_default()
         .iter()
-        .filter(move |m| {
-            !(settings && m.key == "servers" || m.key == "inputs" && m.value.as_array().is_some())
-        })
+        .filter(move |m| m.value.as_object().is_some() && !(settings && m.key == "servers"))
 }
 
 /// Each member of an object is one server, named by its key.
@@ -114,12 +112,6 @@ pub(super) fn opencode(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, 
     for member in opencode_entries(root) {
         let entry = &member.value;
         let name = &member.key;
-        if entry.as_object().is_none() {
-            return Err(source.error(
-                entry.at,
-                format!("server `{name}` is {}, not an object", entry.kind()),
-            ));
-        }
         let launch = if let Some(command) = entry.get("command") {
             let mut argv = source
                 .texts(command, &format!("`{name}`.command"))?

@@ -294,9 +294,8 @@ impl Section {
                     (Section::Zed, is_object(root.get("context_servers"))),
                     (
                         Section::OpenCode,
-                        is_object(root.get("mcp"))
-                            && (json_formats::vscode_settings(root).is_none()
-                                || json_formats::opencode_entries(root).next().is_some()),
+                        json_formats::opencode_entries(root).next().is_some()
+                            || root.get("mcp").and_then(Node::as_object) == Some(&[]),
                     ),
                 ]
             }
@@ -831,6 +830,13 @@ mod tests {
         let settings = r#"{"mcp": {"inputs": [], "servers": {"a": {"command": "uvx"}}}}"#;
         let file = read_fixture("settings.json", settings);
         assert_eq!((file.format, file.keys.len()), (ConfigFormat::VsCode, 1));
+        // Gemini CLI keeps settings under `mcp` beside its `mcpServers`: no second key.
+        let gemini = r#"{"mcpServers": {}, "mcp": {"allowed": ["a"], "serverCommand": "x"}}"#;
+        let file = read_fixture(".gemini/settings.json", gemini);
+        assert_eq!(
+            (file.format, file.keys.len()),
+            (ConfigFormat::McpServers, 1)
+        );
         // An OpenCode server may be called `servers`.
         let opencode = r#"{"mcp": {"servers": {"type": "local", "command": ["uvx"]}}}"#;
         let file = read_fixture("opencode.json", opencode);
