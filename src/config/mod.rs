@@ -201,99 +201,97 @@ impl ConfigFormat {
 /// read (VS Code reads `servers` of `.vscode/mcp.json`, Claude its `mcpServers`), so every one
 /// present is read: a decoy key must not hide the servers under another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
-    /// `mcpServers` (and Claude Code's `projects.*.mcpServers`) as a map.
-    McpServers,
-    /// VS Code's `servers`.
-    VsCode,
-    /// VS Code's settings, `mcp.servers`.
-    VsCodeSettings,
-    Zed,
-    OpenCode,
-    Codex,
-    Continue,
-    Goose,
-    DockerCatalog,
-    McpRegistry,
+struct Section {
+    format: ConfigFormat,
+    /// The key's path from the root; empty when the document itself is the entry.
+    path: &'static [&'static str],
 }
 
 impl Section {
-    fn format(self) -> ConfigFormat {
-        match self {
-            Section::McpServers => ConfigFormat::McpServers,
-            Section::VsCode | Section::VsCodeSettings => ConfigFormat::VsCode,
-            Section::Zed => ConfigFormat::Zed,
-            Section::OpenCode => ConfigFormat::OpenCode,
-            Section::Codex => ConfigFormat::Codex,
-            Section::Continue => ConfigFormat::Continue,
-            Section::Goose => ConfigFormat::Goose,
-            Section::DockerCatalog => ConfigFormat::DockerCatalog,
-            Section::McpRegistry => ConfigFormat::McpRegistry,
-        }
+    const fn new(format: ConfigFormat, path: &'static [&'static str]) -> Section {
+        Section { format, path }
     }
 
-    /// The key as the file spells it, and where it is written.
-    fn key(self, root: &Node) -> (&'static str, Position) {
-        let key_at = |parent: Option<&Node>, key: &str| {
-            parent
-                .and_then(|p| p.member(key))
-                .map_or(root.at, |m| m.key_at)
+    /// The key as a reader names it, and where it is written.
+    fn key(self, source: &entry::Source<'_>, root: &Node) -> Located<String> {
+        let Some((last, parents)) = self.path.split_last() else {
+            return Located {
+                value: self.format.as_str().to_string(),
+                location: source.location(root.at),
+            };
         };
-        match self {
-            Section::McpServers if root.get("mcpServers").is_none() => {
-                ("projects.*.mcpServers", key_at(Some(root), "projects"))
-            }
-            Section::McpServers | Section::Continue => {
-                ("mcpServers", key_at(Some(root), "mcpServers"))
-            }
-            Section::VsCode => ("servers", key_at(Some(root), "servers")),
-            Section::VsCodeSettings => ("mcp.servers", key_at(root.get("mcp"), "servers")),
-            Section::Zed => ("context_servers", key_at(Some(root), "context_servers")),
-            Section::OpenCode => ("mcp", key_at(Some(root), "mcp")),
-            Section::Codex => ("mcp_servers", key_at(Some(root), "mcp_servers")),
-            Section::Goose => ("extensions", key_at(Some(root), "extensions")),
-            Section::DockerCatalog => ("the catalogue entry", root.at),
-            Section::McpRegistry => ("the registry entry", root.at),
+        let at = root
+            .path(parents)
+            .and_then(|parent| parent.member(last))
+            .map_or(root.at, |m| m.key_at);
+        Located {
+            value: self.path.join("."),
+            location: source.location(at),
         }
     }
 
     /// Every key of a parsed document that holds servers, in the order of precedence that gives
     /// the file its format; none when it is no MCP config.
     fn all(root: &Node, syntax: Syntax) -> Vec<Section> {
+        use ConfigFormat::*;
         let is_object = |node: Option<&Node>| node.is_some_and(|n| n.as_object().is_some());
         let is_list = |node: Option<&Node>| node.is_some_and(|n| n.as_array().is_some());
         if root.as_object().is_none() {
             return Vec::new();
         }
-        let candidates: Vec<(Section, bool)> = match syntax {
-            Syntax::Toml => vec![(Section::Codex, is_object(root.get("mcp_servers")))],
+        // Claude Code's own file may keep servers under its projects alone.
+        let mcp_servers: &[&str] = if root.get("mcpServers").is_some() {
+            &["mcpServers"]
+        } else {
+            &["projects"]
+        };
+        let candidates = match syntax {
+            Syntax::Toml => vec![(
+                Section::new(Codex, &["mcp_servers"]),
+                is_object(root.get("mcp_servers")),
+            )],
             Syntax::Yaml => vec![
-                (Section::Continue, is_list(root.get("mcpServers"))),
-                (Section::McpServers, is_object(root.get("mcpServers"))),
-                (Section::Goose, is_object(root.get("extensions"))),
-                (Section::DockerCatalog, catalogue_entry(root)),
+                (
+                    Section::new(Continue, &["mcpServers"]),
+                    is_list(root.get("mcpServers")),
+                ),
+                (
+                    Section::new(McpServers, &["mcpServers"]),
+                    is_object(root.get("mcpServers")),
+                ),
+                (
+                    Section::new(Goose, &["extensions"]),
+                    is_object(root.get("extensions")),
+                ),
+                (Section::new(DockerCatalog, &[]), catalogue_entry(root)),
             ],
             Syntax::Jsonc => {
                 let schema = root.get("$schema").and_then(Node::as_str).unwrap_or("");
                 vec![
                     (
-                        Section::McpRegistry,
+                        Section::new(McpRegistry, &[]),
                         schema.contains("modelcontextprotocol.io/schemas")
                             || (root.get("name").is_some() && registry_entries(root)),
                     ),
                     (
-                        Section::McpServers,
+                        Section::new(McpServers, mcp_servers),
                         is_object(root.get("mcpServers"))
                             || json_formats::has_project_servers(root),
                     ),
-                    (Section::VsCode, is_object(root.get("servers"))),
                     (
-                        Section::VsCodeSettings,
+                        Section::new(VsCode, &["servers"]),
+                        is_object(root.get("servers")),
+                    ),
+                    (
+                        Section::new(VsCode, &["mcp", "servers"]),
                         json_formats::vscode_settings(root).is_some(),
                     ),
-                    (Section::Zed, is_object(root.get("context_servers"))),
                     (
-                        Section::OpenCode,
+                        Section::new(Zed, &["context_servers"]),
+                        is_object(root.get("context_servers")),
+                    ),
+                    (
+                        Section::new(OpenCode, &["mcp"]),
                         json_formats::opencode_entries(root).next().is_some()
                             || root.get("mcp").and_then(Node::as_object) == Some(&[]),
                     ),
@@ -307,20 +305,24 @@ impl Section {
     }
 
     fn servers(self, source: &entry::Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-        match self {
-            Section::McpServers => json_formats::mcp_servers(source, root),
-            Section::VsCode => json_formats::vscode(source, root),
-            Section::VsCodeSettings => match json_formats::vscode_settings(root) {
-                Some(settings) => json_formats::vscode(source, settings),
+        match self.format {
+            ConfigFormat::McpServers => json_formats::mcp_servers(source, root),
+            // `servers` of the root, or of the `mcp` setting.
+            ConfigFormat::VsCode => match self
+                .path
+                .split_last()
+                .and_then(|(_, parents)| root.path(parents))
+            {
+                Some(parent) => json_formats::vscode(source, parent),
                 None => Ok(Vec::new()),
             },
-            Section::Zed => json_formats::zed(source, root),
-            Section::OpenCode => json_formats::opencode(source, root),
-            Section::Codex => toml_formats::codex(source, root),
-            Section::Continue => yaml_formats::continue_servers(source, root),
-            Section::Goose => yaml_formats::goose(source, root),
-            Section::DockerCatalog => yaml_formats::docker_catalog(source, root),
-            Section::McpRegistry => registry_json::servers(source, root),
+            ConfigFormat::Zed => json_formats::zed(source, root),
+            ConfigFormat::OpenCode => json_formats::opencode(source, root),
+            ConfigFormat::Codex => toml_formats::codex(source, root),
+            ConfigFormat::Continue => yaml_formats::continue_servers(source, root),
+            ConfigFormat::Goose => yaml_formats::goose(source, root),
+            ConfigFormat::DockerCatalog => yaml_formats::docker_catalog(source, root),
+            ConfigFormat::McpRegistry => registry_json::servers(source, root),
         }
     }
 }
@@ -525,15 +527,11 @@ pub fn parse_config(
     let mut keys = Vec::new();
     for section in &sections {
         servers.extend(section.servers(&source, &root)?);
-        let (key, at) = section.key(&root);
-        keys.push(Located {
-            value: key.to_string(),
-            location: source.location(at),
-        });
+        keys.push(section.key(&source, &root));
     }
     Ok(Some(ConfigFile {
         path: shown.to_string(),
-        format: first.format(),
+        format: first.format,
         servers,
         keys,
     }))
