@@ -2,9 +2,10 @@
 //! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
 //! interpreting that JSON is the rules' job, not this module's.
 
+use crate::finding::visible_whole;
 use crate::output::{OutputError, replace_file};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -77,27 +78,33 @@ impl Capture {
     }
 }
 
+/// Paths and what a capture file holds are shown with control characters made visible, as
+/// reports show them.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", visible_path(path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not valid JSON: {source}")]
+    #[error("{} is not valid JSON: {source}", visible_path(path))]
     Json {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{path}: {problem}")]
+    #[error("{}: {}", visible_path(path), visible_whole(problem))]
     Shape { path: PathBuf, problem: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", visible_path(path))]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(transparent)]
     Output(#[from] OutputError),
+}
+
+fn visible_path(path: &Path) -> String {
+    visible_whole(&path.to_string_lossy())
 }
 
 /// Write each capture to `dir` as `SERVER.json` (the name made safe and short enough for a
@@ -175,8 +182,8 @@ fn file_stem(server: &str) -> String {
 const MAX_CAPTURE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Read a saved capture: a `tools/list` result (`{"tools": [...]}`), a whole JSON-RPC response
-/// carrying one (`{"jsonrpc": "2.0", "result": {...}}`), a JSON array of tools, or a capture
-/// written by mcp-audit. `server` names it; by default the file's stem.
+/// carrying one (`{"jsonrpc": "2.0", "result": {...}}`), a JSON-RPC batch of responses, a JSON
+/// array of tools, or a capture written by mcp-audit. `server` names it; by default the file's stem.
 pub fn read_capture(path: &Path, server: Option<&str>) -> Result<Capture, CaptureError> {
     let read_error = |source| CaptureError::Read {
         path: path.to_path_buf(),
@@ -214,28 +221,78 @@ pub fn capture_from_value(value: Value, server: &str, source: &Path) -> Result<C
         source: source.to_path_buf(),
         ..Capture::default()
     };
-    let body = match value {
-        Value::Array(tools) => {
-            capture.tools = objects(tools, "tools")?;
-            return Ok(capture);
-        }
+    match value {
+        // Tools carry no JSON-RPC keys; an array with them is a batch, not a list of tools.
+        Value::Array(items) if items.iter().any(is_json_rpc) => read_batch(&mut capture, items)?,
+        Value::Array(tools) => capture.tools = objects(tools, "tools")?,
         Value::Object(mut object) => {
             if let Some(error) = object.get("error") {
                 return Err(format!("the JSON-RPC response is an error: {error}"));
             }
-            match object.remove("result") {
+            let body = match object.remove("result") {
                 Some(Value::Object(result)) => result,
                 Some(_) => return Err("the JSON-RPC `result` is not an object".to_string()),
                 None => object,
+            };
+            if !read_result(&mut capture, &body)? {
+                return Err(
+                    "no `tools`, `prompts`, `resources`, `resourceTemplates` or `instructions` found: not a tools/list result"
+                        .to_string(),
+                );
             }
         }
         _ => {
             return Err(
-                "expected a tools/list result ({\"tools\": [...]}), a JSON-RPC response, or an array of tools"
+                "expected a tools/list result ({\"tools\": [...]}), a JSON-RPC response or batch, or an array of tools"
                     .to_string(),
             );
         }
-    };
+    }
+    Ok(capture)
+}
+
+fn is_json_rpc(item: &Value) -> bool {
+    ["jsonrpc", "result", "error", "method"]
+        .iter()
+        .any(|key| item.get(key).is_some())
+}
+
+/// A JSON-RPC batch, as a session's log holds it: every response's result is read (pages of one
+/// list add up); requests and notifications are passed over. An error response, or an entry that
+/// is no JSON-RPC message, refuses the whole batch, since what it stands for was not seen.
+fn read_batch(capture: &mut Capture, messages: Vec<Value>) -> Result<(), String> {
+    let mut known = false;
+    for (index, message) in messages.iter().enumerate() {
+        if message.get("jsonrpc").is_none() {
+            return Err(format!(
+                "the JSON-RPC batch's entry [{index}] is no JSON-RPC message (it has no `jsonrpc`)"
+            ));
+        }
+        if let Some(error) = message.get("error") {
+            return Err(format!(
+                "the JSON-RPC batch's entry [{index}] is an error: {error}"
+            ));
+        }
+        match message.get("result") {
+            None => {}
+            Some(Value::Object(result)) => known |= read_result(capture, result)?,
+            Some(_) => {
+                return Err(format!(
+                    "the JSON-RPC batch's entry [{index}] has a `result` that is not an object"
+                ));
+            }
+        }
+    }
+    if known {
+        Ok(())
+    } else {
+        Err("the JSON-RPC batch holds no tools/list result (nor prompts, resources or instructions)".to_string())
+    }
+}
+
+/// Add one result to the capture; whether it held anything a capture is made of. The fields a
+/// session states once (instructions, version, identity) may be given by one response only.
+fn read_result(capture: &mut Capture, body: &Map<String, Value>) -> Result<bool, String> {
     let mut known = false;
     for (key, slot) in [
         ("tools", &mut capture.tools),
@@ -247,14 +304,22 @@ pub fn capture_from_value(value: Value, server: &str, source: &Path) -> Result<C
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
                 known = true;
-                *slot = objects(items.clone(), key)?;
+                slot.extend(objects(items.clone(), key)?);
             }
             Some(_) => return Err(format!("`{key}` is not an array")),
         }
     }
+    let once = |key: &str, present: bool| {
+        if present {
+            Err(format!("more than one response gives `{key}`"))
+        } else {
+            Ok(())
+        }
+    };
     match body.get("instructions") {
         None | Some(Value::Null) => {}
         Some(Value::String(text)) => {
+            once("instructions", capture.instructions.is_some())?;
             known = true;
             capture.instructions = Some(text.clone());
         }
@@ -263,7 +328,10 @@ pub fn capture_from_value(value: Value, server: &str, source: &Path) -> Result<C
     // A capture written by mcp-audit also says how the session went; these alone are no capture.
     match body.get("protocolVersion") {
         None | Some(Value::Null) => {}
-        Some(Value::String(version)) => capture.protocol_version = Some(version.clone()),
+        Some(Value::String(version)) => {
+            once("protocolVersion", capture.protocol_version.is_some())?;
+            capture.protocol_version = Some(version.clone());
+        }
         Some(_) => return Err("`protocolVersion` is not a string".to_string()),
     }
     for (key, slot) in [
@@ -272,17 +340,14 @@ pub fn capture_from_value(value: Value, server: &str, source: &Path) -> Result<C
     ] {
         match body.get(key) {
             None | Some(Value::Null) => {}
-            Some(value @ Value::Object(_)) => *slot = Some(value.clone()),
+            Some(value @ Value::Object(_)) => {
+                once(key, slot.is_some())?;
+                *slot = Some(value.clone());
+            }
             Some(_) => return Err(format!("`{key}` is not an object")),
         }
     }
-    if !known {
-        return Err(
-            "no `tools`, `prompts`, `resources`, `resourceTemplates` or `instructions` found: not a tools/list result"
-                .to_string(),
-        );
-    }
-    Ok(capture)
+    Ok(known)
 }
 
 fn objects(items: Vec<Value>, key: &str) -> Result<Vec<Value>, String> {
@@ -450,6 +515,65 @@ mod tests {
     #[test]
     fn reads_a_bare_array() {
         assert_eq!(parse(json!([{"name": "a"}])).unwrap().tools.len(), 1);
+    }
+
+    #[test]
+    fn a_json_rpc_batch_is_read_as_the_responses_it_holds() {
+        let batch = json!([
+            {"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25",
+                "instructions": "Call `a` first.", "serverInfo": {"name": "s"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "a"}], "nextCursor": "2"}},
+            {"jsonrpc": "2.0", "id": 3, "result": {"tools": [{"name": "b"}]}}
+        ]);
+        let capture = parse(batch).unwrap();
+        let names: Vec<_> = capture.tools.iter().filter_map(item_name).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(capture.instructions.as_deref(), Some("Call `a` first."));
+        assert_eq!(capture.protocol_version.as_deref(), Some("2025-11-25"));
+    }
+
+    #[test]
+    fn a_batch_without_tools_or_with_an_error_is_refused_not_taken_for_tools() {
+        let refused = [
+            (
+                json!([{"jsonrpc": "2.0", "id": 1, "result": {}}]),
+                "no tools/list result",
+            ),
+            (
+                json!([{"jsonrpc": "2.0", "id": 1, "result": {"tools": []}},
+                       {"jsonrpc": "2.0", "id": 2, "error": {"code": -32601}}]),
+                "[1] is an error",
+            ),
+            (
+                json!([{"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}, {"name": "a"}]),
+                "[1] is no JSON-RPC message",
+            ),
+            (
+                json!([{"id": 1, "result": {"tools": [{"name": "a"}]}}]),
+                "[0] is no JSON-RPC message",
+            ),
+            (
+                json!([{"jsonrpc": "2.0", "id": 1, "result": {"instructions": "a"}},
+                       {"jsonrpc": "2.0", "id": 2, "result": {"instructions": "b"}}]),
+                "more than one response gives `instructions`",
+            ),
+        ];
+        for (value, problem) in refused {
+            let error = parse(value.clone()).unwrap_err();
+            assert!(error.contains(problem), "{value}: {error}");
+        }
+    }
+
+    #[test]
+    fn errors_show_paths_and_contents_with_control_characters_made_visible() {
+        let error = CaptureError::Shape {
+            path: PathBuf::from("tools\u{1b}[2J.json"),
+            problem: parse(json!({"error": {"message": "\u{1b}[2J\nmcp-audit: ok"}})).unwrap_err(),
+        }
+        .to_string();
+        assert!(error.starts_with("tools<U+001B>[2J.json: "), "{error}");
+        assert!(!error.chars().any(char::is_control), "{error:?}");
     }
 
     #[test]

@@ -239,15 +239,28 @@ pub fn make_visible(text: &str) -> String {
             out.push('…');
             break;
         }
-        if c == '\n' || c == '\t' {
-            out.push(' ');
-        } else if is_invisible(c) || c.is_control() {
-            out.push_str(&format!("<U+{:04X}>", c as u32));
-        } else {
-            out.push(c);
-        }
+        push_visible(&mut out, c);
     }
     out
+}
+
+/// `make_visible` without the cut, for error messages: a path or a list of keys is shown whole.
+pub fn visible_whole(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_visible(&mut out, c);
+    }
+    out
+}
+
+fn push_visible(out: &mut String, c: char) {
+    if c == '\n' || c == '\t' {
+        out.push(' ');
+    } else if is_invisible(c) || c.is_control() {
+        out.push_str(&format!("<U+{:04X}>", c as u32));
+    } else {
+        out.push(c);
+    }
 }
 
 /// Characters that render as nothing (or reorder what follows) yet reach the model.
@@ -295,5 +308,7 @@ mod tests {
     fn make_visible_cuts_long_evidence() {
         let long = "a".repeat(1000);
         assert_eq!(make_visible(&long).chars().count(), EVIDENCE_MAX_CHARS + 1);
+        let error = format!("{long}\u{1b}");
+        assert_eq!(visible_whole(&error), format!("{long}<U+001B>"));
     }
 }

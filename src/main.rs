@@ -9,7 +9,7 @@ use cli::{
     CaptureArgs, CaptureCommandArgs, Cli, Command, LockArgs, PolicyCommand, RulesCommand, ScanArgs,
     SupplyArgs,
 };
-use mcp_audit::finding::make_visible;
+use mcp_audit::finding::{make_visible, visible_whole};
 use mcp_audit::output::replace_file;
 use mcp_audit::policy::{POLICY_FILE_NAME, PolicyDocument, PolicyError, init};
 use mcp_audit::registry::SupplyInput;
@@ -127,7 +127,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     };
     let outcome = engine_pool(args.jobs)?.install(|| scan::scan(&input))?;
     if !outcome.configs.is_empty() {
-        let names: Vec<&str> = outcome.configs.iter().map(|f| f.path.as_str()).collect();
+        let names: Vec<String> = outcome
+            .configs
+            .iter()
+            .map(|f| visible_whole(&f.path))
+            .collect();
         let plural = if names.len() == 1 { "" } else { "s" };
         eprintln!(
             "mcp-audit: read {} config file{plural}: {}",
@@ -136,10 +140,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         );
     }
     if let Some(policy) = &outcome.policy {
-        eprintln!("mcp-audit: policy {policy}");
+        eprintln!("mcp-audit: policy {}", visible_whole(policy));
     }
     match &outcome.lockfile {
-        Some(path) => eprintln!("mcp-audit: lockfile {}", path.display()),
+        Some(path) => eprintln!(
+            "mcp-audit: lockfile {}",
+            visible_whole(&path.to_string_lossy())
+        ),
         None if args.locked => bail!(
             "--locked: no lockfile beside the configs; create one with `mcp-audit lock` or name it with --lockfile"
         ),

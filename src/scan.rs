@@ -14,11 +14,11 @@ use crate::policy::enforce::{self, Subjects};
 use crate::policy::{self, PolicyDocument, PolicyError};
 use crate::registry::{self, ImageAudit, SupplyError, SupplyInput};
 use crate::report::ServerSummary;
-use crate::rules::capabilities;
 use crate::rules::engine::Engine;
 use crate::rules::matcher::MatcherError;
 use crate::rules::shadowing;
 use crate::rules::{RuleError, RuleSet};
+use crate::rules::{capabilities, unnamed};
 use crate::sandbox::{self, CaptureOptions, SandboxError};
 use std::path::{Path, PathBuf};
 
@@ -198,6 +198,7 @@ pub fn scan(input: &ScanInput) -> Result<ScanOutcome, ScanError> {
         }
     }
     findings.extend(engine.scan(&captures));
+    findings.extend(unnamed::audit_names(&captures, &rules));
     // The servers of one run are one session: the agent would load them together.
     findings.extend(shadowing::audit_session(&captures, &rules));
     findings.extend(capabilities::audit_annotations(

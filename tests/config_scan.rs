@@ -397,6 +397,54 @@ fn tools_files_alone_search_no_directory() {
 }
 
 #[test]
+fn a_decoy_key_hides_no_server_and_is_reported_on_the_file() {
+    let run = scan(&["fixtures/configs/decoy"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let path = "fixtures/configs/decoy/.vscode/mcp.json";
+    let found: BTreeSet<_> = at_least_medium(&run).into_iter().collect();
+    let expected: BTreeSet<_> = [("notes", "MCP320", "critical"), (path, "MCP360", "medium")]
+        .iter()
+        .map(|(s, r, v)| (s.to_string(), r.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(found, expected);
+    let decoy = findings(&run)
+        .iter()
+        .find(|f| f["rule_id"] == "MCP360")
+        .unwrap();
+    assert_eq!(decoy["location"]["path"], path);
+    assert_eq!(decoy["location"]["line"], 4, "the second key: {decoy}");
+    assert!(
+        decoy["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`mcpServers` and `servers`")),
+        "{decoy}"
+    );
+}
+
+/// A directory or server name that carries a terminal escape or a line break reaches the error
+/// message made visible, as reports show it: it cannot clear the screen or forge a line.
+#[test]
+fn an_error_shows_names_from_the_input_with_control_characters_made_visible() {
+    let dir = temp_dir("escapes").join("repo\u{1b}[2J");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(".mcp.json"),
+        r#"{"mcpServers": {"evil\u001b[2J\nmcp-audit: no findings": {"args": []}}}"#,
+    )
+    .unwrap();
+    let run = scan(&[dir.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    let error = run.stderr.trim_end();
+    assert!(!error.contains('\n'), "one line: {error:?}");
+    assert!(
+        error.contains("repo<U+001B>[2J/.mcp.json:1:17: server `evil<U+001B>[2J mcp-audit: no findings` has neither"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+#[test]
 fn fail_on_decides_the_exit_code_for_config_findings() {
     let run = scan(&["fixtures/configs/lint/clean", "--fail-on", "low"]);
     assert_eq!(run.code, 1);

@@ -3,6 +3,7 @@
 //! MCP servers is for the readers to say.
 
 use super::ConfigFormat;
+use crate::finding::visible_whole;
 use std::path::{Path, PathBuf};
 
 /// How sure a file's name makes us that it is an MCP config.
@@ -28,11 +29,15 @@ pub struct Candidate {
     pub claim: Claim,
 }
 
+/// Directory names come from the tree searched: shown with control characters made visible.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
-    #[error("cannot list {dir}: {source}")]
+    #[error("cannot list {}: {source}", visible_whole(dir))]
     Walk { dir: String, source: std::io::Error },
-    #[error("no MCP config found under {dir} (looked for {names})")]
+    #[error(
+        "no MCP config found under {} (looked for {names})",
+        visible_whole(dir)
+    )]
     NothingFound { dir: String, names: String },
 }
 

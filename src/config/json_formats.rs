@@ -33,12 +33,31 @@ pub(super) fn mcp_servers(source: &Source<'_>, root: &Node) -> Result<Vec<Server
     Ok(servers)
 }
 
-pub(super) fn vscode(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
-    let members = match root.get("mcp") {
-        Some(settings) if root.get("servers").is_none() => source.members(settings, "servers")?,
-        _ => source.members(root, "servers")?,
-    };
-    server_map(source, members, &COMMON_KEYS)
+/// VS Code's `servers`, of `.vscode/mcp.json` (`parent` the root) or of the `mcp` setting.
+pub(super) fn vscode(source: &Source<'_>, parent: &Node) -> Result<Vec<Server>, ConfigError> {
+    server_map(source, source.members(parent, "servers")?, &COMMON_KEYS)
+}
+
+/// VS Code's `mcp` setting: an `mcp` whose `servers` is a map of entries. OpenCode's `mcp` may
+/// hold a server named `servers`, but that is one entry, with text such as `type` in it.
+pub(super) fn vscode_settings(root: &Node) -> Option<&Node> {
+    let settings = root.get("mcp")?;
+    let entries = settings.get("servers")?.as_object()?;
+    entries
+        .iter()
+        .all(|m| m.value.as_object().is_some())
+        .then_some(settings)
+}
+
+/// OpenCode's servers: the objects under `mcp`, less VS Code's `servers` map. Other programs keep
+/// settings there too (Gemini CLI's `mcp.allowed`, VS Code's `mcp.inputs`), never objects.
+pub(super) fn opencode_entries(root: &Node) -> impl Iterator<Item = &Member> {
+    let settings = vscode_settings(root).is_some();
+    root.get("mcp")
+        .and_then(Node::as_object)
+        .unwrap_or_default()
+        .iter()
+        .filter(move |m| m.value.as_object().is_some() && !(settings && m.key == "servers"))
 }
 
 /// Each member of an object is one server, named by its key.
@@ -90,15 +109,9 @@ pub(super) fn zed(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, Confi
 /// (with `url` and `headers`).
 pub(super) fn opencode(source: &Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
     let mut servers = Vec::new();
-    for member in source.members(root, "mcp")? {
+    for member in opencode_entries(root) {
         let entry = &member.value;
         let name = &member.key;
-        if entry.as_object().is_none() {
-            return Err(source.error(
-                entry.at,
-                format!("server `{name}` is {}, not an object", entry.kind()),
-            ));
-        }
         let launch = if let Some(command) = entry.get("command") {
             let mut argv = source
                 .texts(command, &format!("`{name}`.command"))?

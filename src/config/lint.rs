@@ -30,6 +30,7 @@ pub const RUN_ARGUMENTS_INVALID: &str = "MCP331";
 pub const HOST_EXECUTION: &str = "MCP340";
 pub const REMOTE_SCRIPT_EXECUTION: &str = "MCP341";
 pub const PLAINTEXT_HTTP_REMOTE: &str = "MCP350";
+pub const SEVERAL_SERVER_KEYS: &str = "MCP360";
 
 /// Every rule this lint can raise; each must exist in the built-in rule set.
 pub const RULE_IDS: &[&str] = &[
@@ -53,6 +54,7 @@ pub const RULE_IDS: &[&str] = &[
     HOST_EXECUTION,
     REMOTE_SCRIPT_EXECUTION,
     PLAINTEXT_HTTP_REMOTE,
+    SEVERAL_SERVER_KEYS,
 ];
 
 /// Lint every server of every file; findings come back in report order.
@@ -62,8 +64,27 @@ pub fn lint_configs(files: &[ConfigFile], rules: &RuleSet) -> Vec<Finding> {
         .flat_map(|file| &file.servers)
         .flat_map(|server| lint_server(server, rules))
         .collect();
+    findings.extend(files.iter().filter_map(|file| several_keys(file, rules)));
     crate::finding::sort_findings(&mut findings);
     findings
+}
+
+/// A file whose servers sit under more than one key, located on the second: the finding is
+/// about the file, so it names the file where others name a server.
+fn several_keys(file: &ConfigFile, rules: &RuleSet) -> Option<Finding> {
+    let second = file.keys.get(1)?;
+    let keys: Vec<String> = file.keys.iter().map(|k| format!("`{}`", k.value)).collect();
+    let message = format!(
+        "servers are declared under {}; each client reads only its own key, so the file shows different servers to different readers (all were read)",
+        keys.join(" and ")
+    );
+    let finding = rules.finding(SEVERAL_SERVER_KEYS, &file.path, message)?;
+    Some(
+        finding
+            .field(second.value.clone())
+            .evidence(&keys.join(", "))
+            .location(Some(second.location.clone())),
+    )
 }
 
 /// Every finding the config shows about one server.

@@ -29,7 +29,7 @@ pub mod syntax;
 mod toml_formats;
 mod yaml_formats;
 
-use crate::finding::Location;
+use crate::finding::{Location, visible_whole};
 use docker_args::{DockerRun, Runtime};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -195,57 +195,148 @@ impl ConfigFormat {
             ConfigFormat::McpRegistry => "MCP Registry server.json",
         }
     }
+}
 
-    /// Tell the format from a parsed document's keys; `None` when it is no MCP config.
-    pub fn detect(root: &Node, syntax: Syntax) -> Option<ConfigFormat> {
-        let is_object = |node: Option<&Node>| node.is_some_and(|n| n.as_object().is_some());
-        let is_list = |node: Option<&Node>| node.is_some_and(|n| n.as_array().is_some());
-        root.as_object()?;
-        match syntax {
-            Syntax::Toml => is_object(root.get("mcp_servers")).then_some(ConfigFormat::Codex),
-            Syntax::Yaml => {
-                if is_list(root.get("mcpServers")) {
-                    Some(ConfigFormat::Continue)
-                } else if is_object(root.get("mcpServers")) {
-                    Some(ConfigFormat::McpServers)
-                } else if is_object(root.get("extensions")) {
-                    Some(ConfigFormat::Goose)
-                } else if root.get("name").is_some()
-                    && (root.get("image").is_some() || is_object(root.get("remote")))
-                    && matches!(
-                        root.get("type").and_then(Node::as_str),
-                        Some("server" | "remote" | "poci")
-                    )
-                {
-                    Some(ConfigFormat::DockerCatalog)
-                } else {
-                    None
-                }
-            }
-            Syntax::Jsonc => {
-                let schema = root.get("$schema").and_then(Node::as_str).unwrap_or("");
-                if schema.contains("modelcontextprotocol.io/schemas") {
-                    Some(ConfigFormat::McpRegistry)
-                } else if is_object(root.get("mcpServers"))
-                    || json_formats::has_project_servers(root)
-                {
-                    Some(ConfigFormat::McpServers)
-                } else if is_object(root.get("servers"))
-                    || is_object(root.path(&["mcp", "servers"]))
-                {
-                    Some(ConfigFormat::VsCode)
-                } else if is_object(root.get("context_servers")) {
-                    Some(ConfigFormat::Zed)
-                } else if is_object(root.get("mcp")) {
-                    Some(ConfigFormat::OpenCode)
-                } else if root.get("name").is_some() && registry_entries(root) {
-                    Some(ConfigFormat::McpRegistry)
-                } else {
-                    None
-                }
-            }
+/// A key a client reads servers from. A file may hold several, and clients differ in which they
+/// read (VS Code reads `servers` of `.vscode/mcp.json`, Claude its `mcpServers`), so every one
+/// present is read: a decoy key must not hide the servers under another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Section {
+    format: ConfigFormat,
+    /// The key's path from the root; empty when the document itself is the entry.
+    path: &'static [&'static str],
+}
+
+impl Section {
+    const fn new(format: ConfigFormat, path: &'static [&'static str]) -> Section {
+        Section { format, path }
+    }
+
+    /// The key as a reader names it, and where it is written.
+    fn key(self, source: &entry::Source<'_>, root: &Node) -> Located<String> {
+        let Some((last, parents)) = self.path.split_last() else {
+            return Located {
+                value: self.format.as_str().to_string(),
+                location: source.location(root.at),
+            };
+        };
+        let at = root
+            .path(parents)
+            .and_then(|parent| parent.member(last))
+            .map_or(root.at, |m| m.key_at);
+        Located {
+            value: self.path.join("."),
+            location: source.location(at),
         }
     }
+
+    /// Every key of a parsed document that holds servers, in the order of precedence that gives
+    /// the file its format; none when it is no MCP config.
+    fn all(root: &Node, syntax: Syntax) -> Vec<Section> {
+        use ConfigFormat::*;
+        let is_object = |node: Option<&Node>| node.is_some_and(|n| n.as_object().is_some());
+        let is_list = |node: Option<&Node>| node.is_some_and(|n| n.as_array().is_some());
+        if root.as_object().is_none() {
+            return Vec::new();
+        }
+        // Claude Code's own file may keep servers under its projects alone.
+        let mcp_servers: &[&str] = if root.get("mcpServers").is_some() {
+            &["mcpServers"]
+        } else {
+            &["projects"]
+        };
+        let candidates = match syntax {
+            Syntax::Toml => vec![(
+                Section::new(Codex, &["mcp_servers"]),
+                is_object(root.get("mcp_servers")),
+            )],
+            Syntax::Yaml => vec![
+                (
+                    Section::new(Continue, &["mcpServers"]),
+                    is_list(root.get("mcpServers")),
+                ),
+                (
+                    Section::new(McpServers, &["mcpServers"]),
+                    is_object(root.get("mcpServers")),
+                ),
+                (
+                    Section::new(Goose, &["extensions"]),
+                    is_object(root.get("extensions")),
+                ),
+                (Section::new(DockerCatalog, &[]), catalogue_entry(root)),
+            ],
+            Syntax::Jsonc => {
+                let schema = root.get("$schema").and_then(Node::as_str).unwrap_or("");
+                vec![
+                    (
+                        Section::new(McpRegistry, &[]),
+                        schema.contains("modelcontextprotocol.io/schemas")
+                            || (root.get("name").is_some() && registry_entries(root)),
+                    ),
+                    (
+                        Section::new(McpServers, mcp_servers),
+                        is_object(root.get("mcpServers"))
+                            || json_formats::has_project_servers(root),
+                    ),
+                    (
+                        Section::new(VsCode, &["servers"]),
+                        is_object(root.get("servers")),
+                    ),
+                    (
+                        Section::new(VsCode, &["mcp", "servers"]),
+                        json_formats::vscode_settings(root).is_some(),
+                    ),
+                    (
+                        Section::new(Zed, &["context_servers"]),
+                        is_object(root.get("context_servers")),
+                    ),
+                    (
+                        Section::new(OpenCode, &["mcp"]),
+                        json_formats::opencode_entries(root).next().is_some()
+                            || root.get("mcp").and_then(Node::as_object) == Some(&[]),
+                    ),
+                ]
+            }
+        };
+        candidates
+            .into_iter()
+            .filter_map(|(section, present)| present.then_some(section))
+            .collect()
+    }
+
+    fn servers(self, source: &entry::Source<'_>, root: &Node) -> Result<Vec<Server>, ConfigError> {
+        match self.format {
+            ConfigFormat::McpServers => json_formats::mcp_servers(source, root),
+            // `servers` of the root, or of the `mcp` setting.
+            ConfigFormat::VsCode => match self
+                .path
+                .split_last()
+                .and_then(|(_, parents)| root.path(parents))
+            {
+                Some(parent) => json_formats::vscode(source, parent),
+                None => Ok(Vec::new()),
+            },
+            ConfigFormat::Zed => json_formats::zed(source, root),
+            ConfigFormat::OpenCode => json_formats::opencode(source, root),
+            ConfigFormat::Codex => toml_formats::codex(source, root),
+            ConfigFormat::Continue => yaml_formats::continue_servers(source, root),
+            ConfigFormat::Goose => yaml_formats::goose(source, root),
+            ConfigFormat::DockerCatalog => yaml_formats::docker_catalog(source, root),
+            ConfigFormat::McpRegistry => registry_json::servers(source, root),
+        }
+    }
+}
+
+/// Whether a YAML document is a Docker MCP catalogue `server.yaml` rather than some other
+/// program's.
+fn catalogue_entry(root: &Node) -> bool {
+    root.get("name").is_some()
+        && (root.get("image").is_some()
+            || root.get("remote").is_some_and(|r| r.as_object().is_some()))
+        && matches!(
+            root.get("type").and_then(Node::as_str),
+            Some("server" | "remote" | "poci")
+        )
 }
 
 /// Whether a `server.json` without the registry's `$schema` still describes registry packages or
@@ -270,32 +361,45 @@ pub struct ConfigFile {
     pub path: String,
     pub format: ConfigFormat,
     pub servers: Vec<Server>,
+    /// Each key servers were read from, where it is written. More than one is a file that
+    /// clients read differently.
+    pub keys: Vec<Located<String>>,
 }
 
+/// Paths, keys and server names come from the input; each is shown as reports show it, with
+/// control characters made visible, so a config cannot write escape sequences to a terminal.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", visible_whole(path))]
     Read {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is {size} bytes; a config larger than {MAX_CONFIG_BYTES} bytes is not read")]
+    #[error(
+        "{} is {size} bytes; a config larger than {MAX_CONFIG_BYTES} bytes is not read",
+        visible_whole(path)
+    )]
     TooLarge { path: String, size: u64 },
-    #[error("{path}:{at}: not valid {syntax}: {message}")]
+    #[error(
+        "{}:{at}: not valid {syntax}: {}",
+        visible_whole(path),
+        visible_whole(message)
+    )]
     Syntax {
         path: String,
         at: Position,
         syntax: &'static str,
         message: String,
     },
-    #[error("{path}:{at}: {problem}")]
+    #[error("{}:{at}: {}", visible_whole(path), visible_whole(problem))]
     Shape {
         path: String,
         at: Position,
         problem: String,
     },
     #[error(
-        "{path} is not an MCP config: it has no `mcpServers`, `servers`, `mcp.servers`, `context_servers`, `mcp`, `mcp_servers` or `extensions`, and is no catalogue `server.yaml` or registry `server.json`"
+        "{} is not an MCP config: it has no `mcpServers`, `servers`, `mcp.servers`, `context_servers`, `mcp`, `mcp_servers` or `extensions`, and is no catalogue `server.yaml` or registry `server.json`",
+        visible_whole(path)
     )]
     NotAConfig { path: String },
     #[error(transparent)]
@@ -368,6 +472,7 @@ fn read_candidate(
             path: shown.to_string(),
             format: discovery::format_by_name(path).unwrap_or(ConfigFormat::McpServers),
             servers: Vec::new(),
+            keys: Vec::new(),
         })),
         Ok(None) => Ok(None),
         Err(ConfigError::Syntax { .. }) if claim == discovery::Claim::Maybe => Ok(None),
@@ -413,25 +518,22 @@ pub fn parse_config(
         Some(syntax) => (parse_syntax(shown, text, syntax)?, syntax),
         None => guess_syntax(shown, text)?,
     };
-    let Some(format) = ConfigFormat::detect(&root, syntax) else {
+    let sections = Section::all(&root, syntax);
+    let Some(first) = sections.first() else {
         return Ok(None);
     };
     let source = entry::Source::new(shown);
-    let servers = match format {
-        ConfigFormat::McpServers => json_formats::mcp_servers(&source, &root)?,
-        ConfigFormat::VsCode => json_formats::vscode(&source, &root)?,
-        ConfigFormat::Zed => json_formats::zed(&source, &root)?,
-        ConfigFormat::OpenCode => json_formats::opencode(&source, &root)?,
-        ConfigFormat::Codex => toml_formats::codex(&source, &root)?,
-        ConfigFormat::Continue => yaml_formats::continue_servers(&source, &root)?,
-        ConfigFormat::Goose => yaml_formats::goose(&source, &root)?,
-        ConfigFormat::DockerCatalog => yaml_formats::docker_catalog(&source, &root)?,
-        ConfigFormat::McpRegistry => registry_json::servers(&source, &root)?,
-    };
+    let mut servers = Vec::new();
+    let mut keys = Vec::new();
+    for section in &sections {
+        servers.extend(section.servers(&source, &root)?);
+        keys.push(section.key(&source, &root));
+    }
     Ok(Some(ConfigFile {
         path: shown.to_string(),
-        format,
+        format: first.format,
         servers,
+        keys,
     }))
 }
 
@@ -656,6 +758,101 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Each decoy: an empty key a scanner might take first, before the key a client runs.
+    #[test]
+    fn a_decoy_key_hides_no_servers() {
+        let evil = r#"{"evil": {"command": "sh", "args": ["-c", "id"]}}"#;
+        let opencode_evil = r#"{"evil": {"type": "local", "command": ["sh", "-c", "id"]}}"#;
+        let cases = [
+            (
+                ".vscode/mcp.json",
+                format!(r#"{{"mcpServers": {{}}, "servers": {evil}}}"#),
+            ),
+            (
+                ".vscode/settings.json",
+                format!(r#"{{"mcpServers": {{}}, "mcp": {{"servers": {evil}}}}}"#),
+            ),
+            (
+                ".vscode/settings.json",
+                format!(r#"{{"servers": {{}}, "mcp": {{"servers": {evil}}}}}"#),
+            ),
+            (
+                ".zed/settings.json",
+                format!(r#"{{"mcpServers": {{}}, "context_servers": {evil}}}"#),
+            ),
+            (
+                ".zed/settings.json",
+                format!(r#"{{"servers": {{}}, "context_servers": {evil}}}"#),
+            ),
+            (
+                "opencode.json",
+                format!(r#"{{"mcpServers": {{}}, "mcp": {opencode_evil}}}"#),
+            ),
+            (
+                "opencode.json",
+                format!(r#"{{"context_servers": {{}}, "mcp": {opencode_evil}}}"#),
+            ),
+            (
+                "goose/config.yaml",
+                "mcpServers: {}\nextensions:\n  evil:\n    cmd: sh\n    type: stdio\n".to_string(),
+            ),
+            (
+                "goose/config.yaml",
+                "mcpServers: []\nextensions:\n  evil:\n    cmd: sh\n    type: stdio\n".to_string(),
+            ),
+        ];
+        for (path, text) in cases {
+            let file = read_fixture(path, &text);
+            assert_eq!(testing::names(&file), ["evil"], "{path}: {text}");
+        }
+    }
+
+    #[test]
+    fn every_key_read_is_kept_with_its_place() {
+        let file = read_fixture(
+            ".vscode/mcp.json",
+            "{\n  \"mcpServers\": {},\n  \"servers\": {}\n}",
+        );
+        let keys: Vec<(&str, (u32, u32))> = file
+            .keys
+            .iter()
+            .map(|k| (k.value.as_str(), testing::line_col(&k.location)))
+            .collect();
+        assert_eq!(keys, [("mcpServers", (2, 3)), ("servers", (3, 3))]);
+        // Claude Code's own file keeps user and project servers apart; that is one key.
+        let claude = r#"{"mcpServers": {}, "projects": {"/p": {"mcpServers": {}}}}"#;
+        assert_eq!(read_fixture(".claude.json", claude).keys.len(), 1);
+        // VS Code's `mcp` setting, with its inputs, is no OpenCode server list.
+        let settings = r#"{"mcp": {"inputs": [], "servers": {"a": {"command": "uvx"}}}}"#;
+        let file = read_fixture("settings.json", settings);
+        assert_eq!((file.format, file.keys.len()), (ConfigFormat::VsCode, 1));
+        // Gemini CLI keeps settings under `mcp` beside its `mcpServers`: no second key.
+        let gemini = r#"{"mcpServers": {}, "mcp": {"allowed": ["a"], "serverCommand": "x"}}"#;
+        let file = read_fixture(".gemini/settings.json", gemini);
+        assert_eq!(
+            (file.format, file.keys.len()),
+            (ConfigFormat::McpServers, 1)
+        );
+        // An OpenCode server may be called `servers`.
+        let opencode = r#"{"mcp": {"servers": {"type": "local", "command": ["uvx"]}}}"#;
+        let file = read_fixture("opencode.json", opencode);
+        assert_eq!(testing::names(&file), ["servers"]);
+    }
+
+    #[test]
+    fn errors_show_keys_and_paths_with_control_characters_made_visible() {
+        let text = "{\"mcpServers\": {\"evil\\u001b[2J\\nmcp-audit: all clean\": {\"args\": []}}}";
+        let error = parse_config("cfg\u{1b}]0;x\u{7}/mcp.json", text, None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("evil<U+001B>[2J"), "{error}");
+        assert!(
+            error.starts_with("cfg<U+001B>]0;x<U+0007>/mcp.json:1:17"),
+            "{error}"
+        );
+        assert!(!error.chars().any(char::is_control), "{error:?}");
     }
 
     #[test]

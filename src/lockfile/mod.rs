@@ -8,6 +8,7 @@ pub mod compare;
 
 use crate::capture::Capture;
 use crate::config::{Launch, Server, Transport, secrets};
+use crate::finding::visible_whole;
 use crate::output::{self, OutputError, parent_dir};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -21,22 +22,26 @@ pub const LOCKFILE_NAME: &str = "mcp-audit.lock";
 /// The format version this build reads and writes.
 pub const LOCKFILE_VERSION: u64 = 1;
 
+/// The path and what the file holds are shown with control characters made visible.
 #[derive(Debug, thiserror::Error)]
 pub enum LockfileError {
-    #[error("cannot read the lockfile {path}: {source}")]
+    #[error("cannot read the lockfile {}: {source}", visible_whole(path))]
     Read {
         path: String,
         source: std::io::Error,
     },
     #[error(
-        "the lockfile {path} is corrupt: {problem}; it was left as it is (restore it from version control, or delete it and run `mcp-audit lock`)"
+        "the lockfile {} is corrupt: {}; it was left as it is (restore it from version control, or delete it and run `mcp-audit lock`)",
+        visible_whole(path),
+        visible_whole(problem)
     )]
     Corrupt { path: String, problem: String },
     #[error(
-        "the lockfile {path} has format version {version}, newer than this mcp-audit reads ({LOCKFILE_VERSION}); upgrade mcp-audit rather than rewrite it"
+        "the lockfile {} has format version {version}, newer than this mcp-audit reads ({LOCKFILE_VERSION}); upgrade mcp-audit rather than rewrite it",
+        visible_whole(path)
     )]
     Newer { path: String, version: u64 },
-    #[error("cannot write the lockfile {path}: {source}")]
+    #[error("cannot write the lockfile {}: {source}", visible_whole(path))]
     Write {
         path: String,
         source: std::io::Error,
@@ -573,6 +578,18 @@ mod tests {
         assert!(matches!(garbled, Err(LockfileError::Corrupt { .. })));
         let unknown = Lockfile::parse(r#"{"version": 1, "servers": [], "extra": 1}"#, "x.lock");
         assert!(matches!(unknown, Err(LockfileError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn errors_show_the_path_with_control_characters_made_visible() {
+        let error = Lockfile::parse("garbage", "repo\u{1b}[2J\n/mcp-audit.lock")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("the lockfile repo<U+001B>[2J /mcp"),
+            "{error}"
+        );
+        assert!(!error.chars().any(char::is_control), "{error:?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod init;
 pub mod model;
 pub mod pattern;
 
+use crate::finding::visible_whole;
 use crate::registry::trust::{
     IdentityPattern, KeylessIdentity, TrustError, TrustRequirement, TrustedKey,
 };
@@ -20,21 +21,27 @@ use std::path::{Path, PathBuf};
 /// The policy file's name, looked for beside the configs scanned.
 pub const POLICY_FILE_NAME: &str = "mcp-audit.toml";
 
+/// The path and what the file holds are shown with control characters made visible; the only
+/// line breaks are those between problems.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("cannot read the policy {path}: {source}")]
+    #[error("cannot read the policy {}: {source}", visible_whole(path))]
     Read {
         path: String,
         source: std::io::Error,
     },
-    #[error("the policy {path} is not valid: {message}")]
+    #[error(
+        "the policy {} is not valid: {}",
+        visible_whole(path),
+        visible_whole(message)
+    )]
     Parse { path: String, message: String },
-    #[error("the policy {path} is not valid:{}", problems.iter().map(|p| format!("\n  {path}:{p}")).collect::<String>())]
+    #[error("the policy {} is not valid:{}", visible_whole(path), problems.iter().map(|p| format!("\n  {}", visible_whole(&format!("{path}:{p}")))).collect::<String>())]
     Invalid {
         path: String,
         problems: Vec<Problem>,
     },
-    #[error("the policy {path}: {source}")]
+    #[error("the policy {}: {source}", visible_whole(path))]
     Trust { path: String, source: TrustError },
 }
 
@@ -322,6 +329,19 @@ mod tests {
 
     fn parse(text: &str) -> Result<Policy, PolicyError> {
         Policy::parse(text, "mcp-audit.toml", Path::new("."), &Policy::default())
+    }
+
+    #[test]
+    fn errors_show_paths_and_keys_with_control_characters_made_visible() {
+        for text in ["x = [", "\"evil\\u001b[2J\\nok\" = 1\n"] {
+            let error = Policy::parse(text, "p\u{1b}[2J.toml", Path::new("."), &Policy::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("p<U+001B>[2J.toml"), "{error}");
+            let escapes = error.chars().filter(|c| c.is_control() && *c != '\n');
+            assert_eq!(escapes.count(), 0, "{error:?}");
+            assert!(!error.contains("\nok"), "{error:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod shadowing;
 pub mod text;
+pub mod unnamed;
 
 use crate::finding::{Category, Confidence, Finding, FindingSpec, Severity};
 use serde::{Deserialize, Serialize};
