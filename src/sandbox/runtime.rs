@@ -465,4 +465,46 @@ mod tests {
         assert!(is_leftover("elsewhere:1", Some(now - 7 * 3600)));
         assert!(!is_leftover("", None));
     }
+
+    /// A tar entry header naming `name`, of `size` bytes and type `kind`.
+    fn tar_header(name: &str, size: usize, kind: u8) -> Vec<u8> {
+        let mut header = vec![0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        let size = format!("{size:011o}\0");
+        header[124..136].copy_from_slice(size.as_bytes());
+        header[156] = kind;
+        header
+    }
+
+    #[test]
+    fn the_first_regular_file_of_a_tar_is_read() {
+        let content = b"toor:x:0:0::/:/bin/sh\n";
+        let pax = b"30 path=etc/passwd-long-name\n";
+        let mut tar = tar_header("PaxHeaders/passwd", pax.len(), b'x');
+        tar.extend(pax);
+        tar.resize(1024, 0);
+        tar.extend(tar_header("passwd", content.len(), b'0'));
+        tar.extend(content);
+        tar.resize(2048, 0);
+        assert_eq!(
+            first_tar_file(&tar).as_deref(),
+            Some("toor:x:0:0::/:/bin/sh\n")
+        );
+        assert_eq!(first_tar_file(&tar[..1100]), None, "cut short");
+        assert_eq!(
+            first_tar_file(&tar_header("passwd", 0, b'2')),
+            None,
+            "a symlink"
+        );
+        assert_eq!(first_tar_file(&[]), None);
+    }
+
+    #[test]
+    fn volumes_are_cleaned_or_refused() {
+        assert_eq!(volume_path("/data/").unwrap(), "/data");
+        assert_eq!(volume_path("//var//lib/./db").unwrap(), "/var/lib/db");
+        for refused in ["relative", "/a:exec", "/a/../etc"] {
+            assert!(volume_path(refused).is_err(), "{refused}");
+        }
+    }
 }
