@@ -4,6 +4,7 @@
 
 mod sandbox;
 
+use mcp_audit::sandbox::lockdown::placeholder;
 use sandbox::*;
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -89,12 +90,18 @@ fn the_sandbox_is_locked_down_and_secrets_never_enter_it() {
         listener.accept().is_err(),
         "the host's listener was reached from the sandbox"
     );
+    // Each variable looks like what it stands for, and nothing says the server is audited.
     for name in ["GITHUB_TOKEN", "PASSED_FROM_HOST", "FROM_ENV_FILE"] {
-        assert_eq!(
-            report["env"][name], "mcp-audit-placeholder",
-            "{name}: {report}"
-        );
+        assert_eq!(report["env"][name], placeholder(name), "{name}: {report}");
     }
+    assert!(
+        report["env"]["GITHUB_TOKEN"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("ghp_")),
+        "{report}"
+    );
+    let environment = report["environment"].to_string();
+    assert!(!environment.contains("mcp-audit"), "{environment}");
     assert_eq!(
         report["args"],
         json!(["/mcp-test-server", "/scenarios/report.json", address]),
@@ -697,4 +704,160 @@ fn a_saved_json_rpc_batch_is_read_as_its_responses() {
         "{stderr}"
     );
     std::fs::remove_dir_all(&dir).unwrap_or_default();
+}
+
+#[test]
+fn root_by_any_name_runs_unprivileged_and_volumes_are_tmpfs() {
+    let prefix = "mcp-audit-capture-test-root-alias";
+    let dir = scratch("root-alias");
+    // An image whose USER is root under another name, declaring a volume.
+    let context = dir.join("image");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("passwd"),
+        "root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(context.join("group"), "root:x:0:\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY passwd /etc/passwd\nCOPY group /etc/group\nUSER toor\nVOLUME /data\n",
+            test_server()
+        ),
+    )
+    .unwrap();
+    let image = "127.0.0.1:5000/mcp-audit-capture-test/root-alias:1";
+    docker_ok(&[
+        "build",
+        "--quiet",
+        "--tag",
+        image,
+        context.to_str().unwrap(),
+    ]);
+    docker_ok(&["push", "--quiet", image]);
+    let config = write_config(
+        &dir,
+        &[
+            ("toor", docker(&[], image, &["/scenarios/report.json"])),
+            ("plus-zero", scenario("report", &["--user", "+0:+0"])),
+            ("double-zero", scenario("report", &["--user", "00"])),
+        ],
+    );
+    let run = scan(&config, prefix, &["--timeout", "30"]);
+    for name in ["toor", "plus-zero", "double-zero"] {
+        assert_eq!(
+            sandbox_report(&run, name)["uid"],
+            "65534 65534 65534 65534",
+            "{name}"
+        );
+    }
+    let data = &sandbox_report(&run, "toor")["paths"]["/data"];
+    assert_eq!(data["fsType"], "tmpfs", "{data}");
+    assert_eq!(data["writable"], true, "{data}");
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn env_files_outside_the_repository_never_reach_the_sandbox() {
+    let prefix = "mcp-audit-capture-test-env-files";
+    let dir = scratch("env-files");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        "https://user:ghp_hostSecretLine0123@github.com\nLEAKED_NAME=leaked-value\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join(".env"), "INSIDE_TOKEN=inside-value\nnot a name\n").unwrap();
+    let absolute = credentials.to_str().unwrap();
+    let config = write_config(
+        &repo,
+        &[
+            (
+                "relative",
+                scenario("report", &["--env-file", "../credentials"]),
+            ),
+            ("absolute", scenario("report", &["--env-file", absolute])),
+            ("inside", scenario("report", &["--env-file", ".env"])),
+        ],
+    );
+    let run = scan(&config, prefix, &["--timeout", "30"]);
+    for name in ["relative", "absolute"] {
+        let refused = finding(&run, name, "MCP512");
+        let message = refused["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(name) && message.contains("outside the config's repository"),
+            "{message}"
+        );
+    }
+    let inside = sandbox_report(&run, "inside")["environment"].clone();
+    assert_eq!(
+        inside["INSIDE_TOKEN"],
+        placeholder("INSIDE_TOKEN"),
+        "{inside}"
+    );
+    let text = run.report.to_string();
+    for secret in [
+        "ghp_hostSecretLine",
+        "LEAKED_NAME",
+        "leaked-value",
+        "inside-value",
+        "not a name",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the report");
+    }
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_env_file_that_never_ends_is_refused_at_once() {
+    let prefix = "mcp-audit-capture-test-env-endless";
+    let dir = scratch("env-endless");
+    let fifo = dir.join("fifo.env");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let config = write_config(
+        &dir,
+        &[
+            ("zero", scenario("modern", &["--env-file", "/dev/zero"])),
+            ("fifo", scenario("modern", &["--env-file", "fifo.env"])),
+        ],
+    );
+    let child = mcp_audit("scan", prefix)
+        .arg(&config)
+        .args(["--format", "json", "--timeout", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    let Ok(output) = receiver.recv_timeout(Duration::from_secs(120)) else {
+        signal(pid, "-KILL");
+        panic!("the scan did not return: an env file was read without end");
+    };
+    let run = run_of(output.unwrap());
+    let zero = finding(&run, "zero", "MCP512");
+    assert!(
+        zero["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("outside the config's repository")),
+        "{zero}"
+    );
+    let fifo = finding(&run, "fifo", "MCP512");
+    assert!(
+        fifo["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a regular file")),
+        "{fifo}"
+    );
+    assert_eq!(tool_names(&run, "fifo"), tool_names(&run, "zero"));
+    assert!(!tool_names(&run, "fifo").is_empty(), "{}", run.stderr);
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

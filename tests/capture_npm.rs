@@ -25,7 +25,7 @@ fn probe(server: &NpmServer) -> (Vec<String>, u64) {
         .arg(&server.entry)
         .args(&args);
     for name in env {
-        command.env(name, "mcp-audit-placeholder");
+        command.env(name, mcp_audit::sandbox::lockdown::placeholder(name));
     }
     let output = command.output().expect("node runs");
     assert!(

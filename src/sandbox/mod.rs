@@ -5,6 +5,7 @@
 mod bounds;
 mod client;
 mod container;
+mod env_file;
 pub mod lockdown;
 pub mod runtime;
 
@@ -19,7 +20,8 @@ use crate::finding::{Finding, FindingSpec};
 use crate::rules::RuleSet;
 use client::{Channel, Failure, FailureKind, Observation, Opening, run_session};
 use container::{Container, Inbound};
-use lockdown::{ContainerSpec, User};
+use lockdown::{Accounts, ContainerSpec, User};
+use runtime::Image;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +34,7 @@ pub const SERVER_EXITED_EARLY: &str = "MCP503";
 pub const CAPTURE_TIMEOUT: &str = "MCP504";
 pub const OUTPUT_LIMIT_EXCEEDED: &str = "MCP505";
 pub const RUNS_ONLY_AS_ROOT: &str = "MCP511";
+pub const ENV_FILE_NOT_READ: &str = "MCP512";
 
 /// Every rule this stage can raise; each must exist in the built-in rule set.
 pub const RULE_IDS: &[&str] = &[
@@ -46,6 +49,7 @@ pub const RULE_IDS: &[&str] = &[
     client::RULE_VERSION,
     client::RULE_NOISE,
     RUNS_ONLY_AS_ROOT,
+    ENV_FILE_NOT_READ,
     client::RULE_RUG_PULL,
 ];
 
@@ -158,10 +162,10 @@ pub fn capture_servers(
     }
     let runtime = ContainerRuntime::detect(options.runtime)?;
     runtime.sweep_leftovers();
-    let images: HashMap<String, OnceLock<Result<String, String>>> = targets
+    let images: HashMap<String, SharedImage> = targets
         .iter()
         .filter_map(image_of)
-        .map(|image| (image, OnceLock::new()))
+        .map(|image| (image, Default::default()))
         .collect();
     let jobs = options
         .jobs
@@ -223,8 +227,15 @@ struct Stage<'a> {
     runtime: &'a ContainerRuntime,
     options: &'a CaptureOptions,
     rules: &'a RuleSet,
-    /// Each image's user, pulled and inspected once however many servers run it.
-    images: &'a HashMap<String, OnceLock<Result<String, String>>>,
+    images: &'a HashMap<String, SharedImage>,
+}
+
+/// An image's user and volumes, and its account files when a user name must be resolved:
+/// pulled and read once however many servers run it.
+#[derive(Default)]
+struct SharedImage {
+    facts: OnceLock<Result<Image, String>>,
+    accounts: OnceLock<Option<Accounts>>,
 }
 
 /// The container's stdio as the MCP client's channel.
@@ -254,6 +265,15 @@ struct Attempt {
 }
 
 impl Stage<'_> {
+    /// The labels of every container this stage creates, by which leftovers are swept.
+    fn labels(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (runtime::LABEL_CAPTURE, "1".to_string()),
+            (runtime::LABEL_OWNER, runtime::owner_label()),
+            (runtime::LABEL_STARTED, runtime::now_label()),
+        ]
+    }
+
     fn progress(&self, server: &str, done: usize, total: usize, captured: Option<bool>) {
         if let Some(sink) = &self.options.progress {
             (sink.0)(&Progress {
@@ -279,17 +299,21 @@ impl Stage<'_> {
         let Launch::Container { docker_run, .. } = &server.launch else {
             return outcome;
         };
-        let prepared = match self.images.get(&image) {
-            Some(once) => once
-                .get_or_init(|| self.runtime.prepare_image(&image))
-                .clone(),
-            None => Err(format!(
-                "the `{} run` command names no image",
-                self.runtime.kind.as_str()
-            )),
+        let no_image = Err(format!(
+            "the `{} run` command names no image",
+            self.runtime.kind.as_str()
+        ));
+        let (prepared, accounts) = match self.images.get(&image) {
+            Some(shared) => (
+                shared
+                    .facts
+                    .get_or_init(|| self.runtime.prepare_image(&image)),
+                Some(&shared.accounts),
+            ),
+            None => (&no_image, None),
         };
-        let image_user = match prepared {
-            Ok(user) => user,
+        let image_facts = match prepared {
+            Ok(facts) => facts,
             Err(problem) => {
                 let message =
                     format!("the image `{image}` could not be pulled or inspected: {problem}");
@@ -298,17 +322,33 @@ impl Stage<'_> {
                     server,
                     None,
                     message,
-                    &problem,
+                    problem,
                 ));
                 outcome.elapsed = started.elapsed();
                 return outcome;
             }
         };
+        let image_user = image_facts.user.as_str();
         let config_user = docker_run.last("user").and_then(|o| o.value.as_deref());
-        let chosen = lockdown::choose_user(config_user, &image_user);
-        let may_fall_back_to_root = lockdown::is_root(&image_user)
+        let accounts = if config_user.is_some_and(lockdown::needs_accounts)
+            || lockdown::needs_accounts(image_user)
+        {
+            accounts.and_then(|accounts| {
+                accounts
+                    .get_or_init(|| {
+                        let name =
+                            container_name(&self.options.name_prefix, &server.name, index, 0);
+                        self.runtime.image_accounts(&image, &name, &self.labels())
+                    })
+                    .as_ref()
+            })
+        } else {
+            None
+        };
+        let chosen = lockdown::choose_user(config_user, image_user, accounts);
+        let may_fall_back_to_root = lockdown::is_root(image_user, accounts)
             && chosen == User::Given(lockdown::UNPRIVILEGED_USER.to_string());
-        let env_file_names = env_file_names(server, docker_run);
+        let env_file_names = self.env_file_names(server, docker_run, &mut outcome.findings);
         let deadline = started + self.options.bounds.timeout;
         let mut attempt = Attempt {
             user: chosen,
@@ -321,14 +361,11 @@ impl Stage<'_> {
             let spec = ContainerSpec {
                 name: &name,
                 image: &image,
-                labels: vec![
-                    (runtime::LABEL_CAPTURE, "1".to_string()),
-                    (runtime::LABEL_OWNER, runtime::owner_label()),
-                    (runtime::LABEL_STARTED, runtime::now_label()),
-                ],
+                labels: self.labels(),
                 user: attempt.user.clone(),
                 run: docker_run,
                 env_file_names: env_file_names.clone(),
+                volumes: &image_facts.volumes,
             };
             let result = self.attempt(&spec, attempt.opening, deadline);
             // A server that exits without a word may have exited on the probe (some SDKs do), or
@@ -367,7 +404,7 @@ impl Stage<'_> {
                         server,
                         None,
                         message,
-                        &image_user,
+                        image_user,
                     ));
                 }
                 for observation in &session.observations {
@@ -489,6 +526,36 @@ impl Stage<'_> {
         )
     }
 
+    /// The names in the config's `--env-file` files; each file not read is a finding.
+    fn env_file_names(
+        &self,
+        server: &Server,
+        run: &crate::config::docker_args::DockerRun,
+        findings: &mut Vec<Finding>,
+    ) -> Vec<String> {
+        let config = Path::new(&server.location.path);
+        let repository = env_file::repository_of(config);
+        let mut names = Vec::new();
+        for file in run.all("env-file").filter_map(|o| o.value.as_deref()) {
+            let Some(repository) = &repository else {
+                break;
+            };
+            match env_file::read_names(config, repository, file) {
+                Ok(read) => names.extend(read),
+                // The runtime itself would refuse to start it: nothing was kept from the host.
+                Err(env_file::EnvFileRefused::Missing) => {}
+                Err(refused) => {
+                    let message = format!(
+                        "the `--env-file` `{file}` of server `{}` was not read: {refused}; its variables were not set in the sandbox",
+                        server.name
+                    );
+                    findings.push(self.finding(ENV_FILE_NOT_READ, server, None, message, file));
+                }
+            }
+        }
+        names
+    }
+
     /// A finding of rule `id`, with the severity and confidence its data gives it, located at
     /// the server's entry in its config.
     fn finding(
@@ -536,19 +603,6 @@ fn container_name(prefix: &str, server: &str, index: usize, attempt: usize) -> S
     let slug = slug.trim_matches('-');
     let slug = if slug.is_empty() { "server" } else { slug };
     format!("{prefix}-{slug}-{}-{index}-{attempt}", std::process::id())
-}
-
-/// The names in the config's `--env-file` files, read relative to the config's directory.
-fn env_file_names(server: &Server, run: &crate::config::docker_args::DockerRun) -> Vec<String> {
-    let base = Path::new(&server.location.path)
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    run.all("env-file")
-        .filter_map(|o| o.value.as_deref())
-        .filter_map(|file| std::fs::read_to_string(base.join(file)).ok())
-        .flat_map(|text| lockdown::env_file_names(&text))
-        .collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! inspecting images, removing containers and sweeping those an earlier run left behind. It
 //! decides nothing about how a container is locked down; `lockdown` does.
 
+use super::lockdown::Accounts;
 use crate::config::docker_args::Runtime;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,12 +43,32 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a container the runtime is already removing is waited for.
 const REMOVAL_WAIT: Duration = Duration::from_secs(10);
 const PULL_TIMEOUT: Duration = Duration::from_secs(600);
+/// The most of a runtime command's output kept: an image's config or an account file is far
+/// smaller, and an image must not make this process hold one of any size.
+const OUTPUT_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// A runtime found on this machine that answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRuntime {
     pub kind: Runtime,
     pub program: PathBuf,
+}
+
+/// What the sandbox must know of an image before it runs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Image {
+    /// `Config.User`: empty for the image's default, root.
+    pub user: String,
+    /// Where the image declares volumes, each of which gets a tmpfs.
+    pub volumes: Vec<String>,
+}
+
+/// The part of an image's config the sandbox reads.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImageConfig {
+    user: Option<String>,
+    volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// What a finished runtime command said.
@@ -104,6 +125,20 @@ impl ContainerRuntime {
 
     /// Run a runtime command to its end, or kill it at `timeout`.
     pub fn run(&self, args: &[&str], timeout: Duration) -> Result<CommandOutput, String> {
+        let (success, stdout, stderr) = self.run_bytes(args, timeout)?;
+        Ok(CommandOutput {
+            success,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr,
+        })
+    }
+
+    /// `run`, with standard output as bytes; each output is kept up to `OUTPUT_LIMIT`.
+    fn run_bytes(
+        &self,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<(bool, Vec<u8>, String), String> {
         let mut child = self
             .command()
             .args(args)
@@ -112,8 +147,8 @@ impl ContainerRuntime {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
-        let stdout = child.stdout.take().map(read_to_end);
-        let stderr = child.stderr.take().map(read_to_end);
+        let stdout = child.stdout.take().map(read_bounded);
+        let stderr = child.stderr.take().map(read_bounded);
         let deadline = Instant::now() + timeout;
         let status = loop {
             match child.try_wait() {
@@ -134,36 +169,34 @@ impl ContainerRuntime {
                 Err(e) => return Err(format!("waiting for {}: {e}", self.kind.as_str())),
             }
         };
-        let collect = |reader: Option<std::thread::JoinHandle<String>>| {
+        let collect = |reader: Option<std::thread::JoinHandle<Vec<u8>>>| {
             reader.and_then(|r| r.join().ok()).unwrap_or_default()
         };
-        Ok(CommandOutput {
-            success: status.success(),
-            stdout: collect(stdout),
-            stderr: collect(stderr),
-        })
+        let stderr = String::from_utf8_lossy(&collect(stderr)).into_owned();
+        Ok((status.success(), collect(stdout), stderr))
     }
 
-    /// The user an image runs as (`Config.User`, empty for root), pulling the image first when
-    /// it is not on this machine. The error is the runtime's own words.
-    pub fn prepare_image(&self, reference: &str) -> Result<String, String> {
-        if let Ok(user) = self.image_user(reference) {
-            return Ok(user);
+    /// What the sandbox must know of an image, pulling it first when it is not on this
+    /// machine. The error is the runtime's own words, or names what the sandbox cannot cover.
+    pub fn prepare_image(&self, reference: &str) -> Result<Image, String> {
+        if let Ok(image) = self.inspect_image(reference) {
+            return image;
         }
         let pulled = self.run(&["pull", "--quiet", reference], PULL_TIMEOUT)?;
         if !pulled.success {
             return Err(first_line(&pulled.stderr));
         }
-        self.image_user(reference)
+        self.inspect_image(reference)?
     }
 
-    fn image_user(&self, reference: &str) -> Result<String, String> {
+    /// The image's user and volumes; the outer error when the image is not on this machine.
+    fn inspect_image(&self, reference: &str) -> Result<Result<Image, String>, String> {
         let out = self.run(
             &[
                 "image",
                 "inspect",
                 "--format",
-                "{{json .Config.User}}",
+                "{{json .Config}}",
                 reference,
             ],
             COMMAND_TIMEOUT,
@@ -173,10 +206,51 @@ impl ContainerRuntime {
         }
         // Podman prints one line per image named; the first is the one asked for.
         let line = out.stdout.lines().next().unwrap_or("").trim();
-        Ok(serde_json::from_str::<Option<String>>(line)
-            .ok()
-            .flatten()
-            .unwrap_or_default())
+        let config: ImageConfig = serde_json::from_str(line).unwrap_or_default();
+        let volumes: Result<Vec<String>, String> = config
+            .volumes
+            .unwrap_or_default()
+            .keys()
+            .map(|declared| volume_path(declared))
+            .collect();
+        Ok(volumes.map(|volumes| Image {
+            user: config.user.unwrap_or_default(),
+            volumes,
+        }))
+    }
+
+    /// The image's `/etc/passwd` and `/etc/group`, copied out of a container created from it
+    /// and never started; `None` when the container cannot be created. `name` is the
+    /// container's, labelled like a capture's so that a leftover is swept.
+    pub fn image_accounts(
+        &self,
+        reference: &str,
+        name: &str,
+        labels: &[(&str, String)],
+    ) -> Option<Accounts> {
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut args = vec!["create", "--pull", "never", "--network", "none"];
+        for label in &labels {
+            args.extend(["--label", label.as_str()]);
+        }
+        // Never started: the entrypoint only has to be given, for an image that has none.
+        args.extend(["--entrypoint", "/", "--name", name, reference]);
+        let created = self.run(&args, COMMAND_TIMEOUT).ok()?;
+        let accounts = created.success.then(|| {
+            let copy = |path: &str| {
+                let source = format!("{name}:{path}");
+                match self.run_bytes(&["cp", &source, "-"], COMMAND_TIMEOUT) {
+                    Ok((true, tar, _)) => first_tar_file(&tar).unwrap_or_default(),
+                    _ => String::new(),
+                }
+            };
+            Accounts {
+                passwd: copy("/etc/passwd"),
+                group: copy("/etc/group"),
+            }
+        });
+        self.remove(name);
+        accounts
     }
 
     /// Remove a container, running or not, and return once it is gone; a container already
@@ -313,12 +387,54 @@ fn find_program(name: &str) -> Option<PathBuf> {
     })
 }
 
-fn read_to_end(mut reader: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+/// Read up to `OUTPUT_LIMIT` bytes, then drain the rest so the command can finish.
+fn read_bounded(reader: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
+        let mut reader = reader;
         let mut bytes = Vec::new();
-        let _ = reader.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
+        let _ = (&mut reader).take(OUTPUT_LIMIT).read_to_end(&mut bytes);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        bytes
     })
+}
+
+/// The content of the first regular file of a tar stream, as `cp … -` writes one file; `None`
+/// when the stream holds none (a symlink, a directory) or is cut short.
+fn first_tar_file(tar: &[u8]) -> Option<String> {
+    let mut offset = 0usize;
+    while let Some(header) = tar.get(offset..offset.checked_add(512)?) {
+        let size = String::from_utf8_lossy(&header[124..136]);
+        let size = usize::from_str_radix(size.trim_matches(['\0', ' ']), 8).ok()?;
+        let content = offset + 512;
+        match header[156] {
+            b'0' | 0 if header[0] != 0 => {
+                let bytes = tar.get(content..content.checked_add(size)?)?;
+                return Some(String::from_utf8_lossy(bytes).into_owned());
+            }
+            // Extended headers carry a long name or large numbers for the entry that follows.
+            b'x' | b'g' => offset = content.checked_add(size.div_ceil(512) * 512)?,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// A declared volume's path as the runtime cleans it, which a tmpfs must be given to cover it.
+fn volume_path(declared: &str) -> Result<String, String> {
+    let path = Path::new(declared);
+    let covered = path.is_absolute()
+        && !declared.contains(':')
+        && !path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+    if covered {
+        Ok(path.components().collect::<PathBuf>().display().to_string())
+    } else {
+        Err(format!(
+            "the image declares a volume at `{}`, which the sandbox cannot cover with a tmpfs",
+            declared.escape_debug()
+        ))
+    }
 }
 
 fn first_line(text: &str) -> String {
@@ -348,5 +464,47 @@ mod tests {
         assert!(!is_leftover("elsewhere:1", Some(now)));
         assert!(is_leftover("elsewhere:1", Some(now - 7 * 3600)));
         assert!(!is_leftover("", None));
+    }
+
+    /// A tar entry header naming `name`, of `size` bytes and type `kind`.
+    fn tar_header(name: &str, size: usize, kind: u8) -> Vec<u8> {
+        let mut header = vec![0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        let size = format!("{size:011o}\0");
+        header[124..136].copy_from_slice(size.as_bytes());
+        header[156] = kind;
+        header
+    }
+
+    #[test]
+    fn the_first_regular_file_of_a_tar_is_read() {
+        let content = b"toor:x:0:0::/:/bin/sh\n";
+        let pax = b"30 path=etc/passwd-long-name\n";
+        let mut tar = tar_header("PaxHeaders/passwd", pax.len(), b'x');
+        tar.extend(pax);
+        tar.resize(1024, 0);
+        tar.extend(tar_header("passwd", content.len(), b'0'));
+        tar.extend(content);
+        tar.resize(2048, 0);
+        assert_eq!(
+            first_tar_file(&tar).as_deref(),
+            Some("toor:x:0:0::/:/bin/sh\n")
+        );
+        assert_eq!(first_tar_file(&tar[..1100]), None, "cut short");
+        assert_eq!(
+            first_tar_file(&tar_header("passwd", 0, b'2')),
+            None,
+            "a symlink"
+        );
+        assert_eq!(first_tar_file(&[]), None);
+    }
+
+    #[test]
+    fn volumes_are_cleaned_or_refused() {
+        assert_eq!(volume_path("/data/").unwrap(), "/data");
+        assert_eq!(volume_path("//var//lib/./db").unwrap(), "/var/lib/db");
+        for refused in ["relative", "/a:exec", "/a/../etc"] {
+            assert!(volume_path(refused).is_err(), "{refused}");
+        }
     }
 }
