@@ -49,7 +49,6 @@ pub enum FailureKind {
     Timeout,
     Limit,
     Protocol,
-    VersionUnknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,7 +267,7 @@ impl<C: Channel> Client<'_, C> {
             return Ok(Era::Modern(body.clone()));
         }
         Err(self.failure_with(
-            FailureKind::VersionUnknown,
+            FailureKind::Protocol,
             format!(
                 "the server speaks only MCP revisions this client does not: {}",
                 if listed.is_empty() {
@@ -577,6 +576,10 @@ impl<C: Channel> Client<'_, C> {
                         Limit::Messages => {
                             format!("it wrote more than {} lines", self.bounds.max_messages)
                         }
+                        Limit::Depth => format!(
+                            "one message nested deeper than {} levels",
+                            super::message::MAX_DEPTH
+                        ),
                     };
                     let message =
                         format!("{what} while the client waited for {}", self.waiting_for);
