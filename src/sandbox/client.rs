@@ -1079,6 +1079,21 @@ mod tests {
     }
 
     #[test]
+    fn a_message_nested_too_deep_fails_as_a_bound_passed() {
+        let (session, _) = capture(|request| match request["method"].as_str() {
+            Some("tools/list") => vec![Inbound::Limit(Limit::Depth)],
+            _ => legacy(request),
+        });
+        let failure = session.unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Limit);
+        assert!(
+            failure.message.contains("nested deeper than 512 levels"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
     fn silence_and_exit_fail_with_their_kind() {
         let (hang, _) = capture(|_| Vec::new());
         let hang = hang.unwrap_err();
