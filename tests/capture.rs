@@ -341,10 +341,7 @@ fn misbehaving_servers_become_findings_and_the_others_go_on() {
         "{garbage}"
     );
 
-    assert_eq!(
-        severity(finding(&run, "bad-entrypoint", "MCP502")),
-        "medium"
-    );
+    assert_eq!(severity(finding(&run, "bad-entrypoint", "MCP502")), "high");
     // The registry stage finds no such image, so it is never started.
     let missing = finding(&run, "missing-image", "MCP403");
     assert!(
@@ -858,6 +855,61 @@ fn an_env_file_that_never_ends_is_refused_at_once() {
     );
     assert_eq!(tool_names(&run, "fifo"), tool_names(&run, "zero"));
     assert!(!tool_names(&run, "fifo").is_empty(), "{}", run.stderr);
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_answer_the_sdks_read_and_serde_json_refuses_is_still_read() {
+    // A number past f64, a lone surrogate and nesting 200 deep in one tools/list line.
+    let prefix = "mcp-audit-capture-test-exotic";
+    let dir = scratch("exotic");
+    let config = write_config(&dir, &[("exotic", scenario("exotic-json", &[]))]);
+    let output = mcp_audit("scan", prefix)
+        .arg(&config)
+        .args(["--format", "json", "--timeout", "20"])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The report carries the tool's schema, deeper than serde_json reads by default.
+    let mut reader = serde_json::Deserializer::from_slice(&output.stdout);
+    reader.disable_recursion_limit();
+    let report = serde::Deserialize::deserialize(&mut reader).unwrap_or(Value::Null);
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        report,
+        stderr: stderr.into_owned(),
+    };
+    assert_eq!(tool_names(&run, "exotic"), ["add"], "{}", run.stderr);
+    let rules: Vec<&str> = findings(&run, "exotic")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert!(
+        rules.iter().all(|r| !r.starts_with("MCP5")),
+        "no capture finding: {rules:?}"
+    );
+    assert!(
+        findings(&run, "exotic")
+            .iter()
+            .any(|f| f["tool"] == "add" && f["category"] == "poisoning"),
+        "the tool's description was scanned: {rules:?}"
+    );
+    let schema = &server(&run, "exotic")["capture"]["tools"][0]["inputSchema"]["x-limits"];
+    assert_eq!(schema["label"], "\u{fffd}");
+    assert_eq!(schema["max"], json!(f64::MAX));
+    assert_eq!(containers(prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_server_that_cannot_be_captured_fails_the_default_gate() {
+    let prefix = "mcp-audit-capture-test-uncaptured";
+    let dir = scratch("uncaptured");
+    let config = write_config(&dir, &[("exit-early", scenario("exit-early", &[]))]);
+    let run = scan(&config, prefix, &["--timeout", "10"]);
+    assert_eq!(severity(finding(&run, "exit-early", "MCP503")), "high");
+    assert_eq!(run.code, 1, "its tools were never read: {}", run.stderr);
     assert_eq!(containers(prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }

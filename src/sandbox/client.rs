@@ -49,7 +49,6 @@ pub enum FailureKind {
     Timeout,
     Limit,
     Protocol,
-    VersionUnknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,7 +267,7 @@ impl<C: Channel> Client<'_, C> {
             return Ok(Era::Modern(body.clone()));
         }
         Err(self.failure_with(
-            FailureKind::VersionUnknown,
+            FailureKind::Protocol,
             format!(
                 "the server speaks only MCP revisions this client does not: {}",
                 if listed.is_empty() {
@@ -577,6 +576,10 @@ impl<C: Channel> Client<'_, C> {
                         Limit::Messages => {
                             format!("it wrote more than {} lines", self.bounds.max_messages)
                         }
+                        Limit::Depth => format!(
+                            "one message nested deeper than {} levels",
+                            super::message::MAX_DEPTH
+                        ),
                     };
                     let message =
                         format!("{what} while the client waited for {}", self.waiting_for);
@@ -1073,6 +1076,21 @@ mod tests {
         let session = session.unwrap();
         assert_eq!(session.protocol_version, MODERN_VERSION);
         assert_eq!(session.tools.len(), 1);
+    }
+
+    #[test]
+    fn a_message_nested_too_deep_fails_as_a_bound_passed() {
+        let (session, _) = capture(|request| match request["method"].as_str() {
+            Some("tools/list") => vec![Inbound::Limit(Limit::Depth)],
+            _ => legacy(request),
+        });
+        let failure = session.unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Limit);
+        assert!(
+            failure.message.contains("nested deeper than 512 levels"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Ctrl-C). It speaks no MCP.
 
 use super::bounds::{Bounds, LineRead, Tail, drain_into, read_line};
+use super::message::{LineError, parse_line};
 use super::runtime::ContainerRuntime;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ pub enum Limit {
     MessageSize,
     OutputBytes,
     Messages,
+    Depth,
 }
 
 /// What came from the server's stdout, or what became of it.
@@ -233,9 +235,12 @@ fn read_messages(stdout: impl std::io::Read, bounds: &Bounds, out: Sender<Inboun
                 } else if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 } else {
-                    match serde_json::from_slice::<Value>(&line) {
+                    match parse_line(&line) {
                         Ok(value) => Inbound::Message(value),
-                        Err(_) => Inbound::Noise(String::from_utf8_lossy(&line).into_owned()),
+                        Err(LineError::TooDeep) => Inbound::Limit(Limit::Depth),
+                        Err(LineError::NotJson) => {
+                            Inbound::Noise(String::from_utf8_lossy(&line).into_owned())
+                        }
                     }
                 }
             }

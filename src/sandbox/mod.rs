@@ -7,6 +7,7 @@ mod client;
 mod container;
 mod env_file;
 pub mod lockdown;
+mod message;
 pub mod runtime;
 
 pub use bounds::Bounds;
@@ -492,7 +493,6 @@ impl Stage<'_> {
             FailureKind::Timeout => CAPTURE_TIMEOUT,
             FailureKind::Limit => OUTPUT_LIMIT_EXCEEDED,
             FailureKind::Protocol => client::RULE_PROTOCOL,
-            FailureKind::VersionUnknown => client::RULE_VERSION,
         };
         let mut message = failure.message.clone();
         if let Some(code) = exit_code {
@@ -567,14 +567,14 @@ impl Stage<'_> {
         evidence: &str,
     ) -> Finding {
         // The built-in rules define every id of RULE_IDS (a test holds them to it); a capture
-        // failure is never dropped, so a missing one still reports at medium.
+        // failure is never dropped, so a missing one still reports, high enough to fail the gate.
         let finding = self.rules.finding(id, &server.name, message.clone());
         finding
             .unwrap_or_else(|| {
                 Finding::new(FindingSpec {
                     rule_id: id,
                     category: crate::finding::Category::Capture,
-                    severity: crate::finding::Severity::Medium,
+                    severity: crate::finding::Severity::High,
                     confidence: crate::finding::Confidence::Medium,
                     server: &server.name,
                     message,
