@@ -1,6 +1,7 @@
 //! `Finding`: the one value every stage produces and every report consumes.
 //! It carries what was found, where, and how sure we are; it never decides how it is printed.
 
+use crate::config::secrets::redact_text;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -181,7 +182,7 @@ impl Finding {
             server: spec.server.to_string(),
             tool: None,
             field: String::new(),
-            message: spec.message,
+            message: redact_text(&spec.message),
             evidence: String::new(),
             location: None,
         }
@@ -198,7 +199,7 @@ impl Finding {
     }
 
     pub fn evidence(mut self, evidence: &str) -> Self {
-        self.evidence = make_visible(evidence);
+        self.evidence = make_visible(&redact_text(evidence));
         self
     }
 

@@ -35,7 +35,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("mcp-audit: error: {error:#}");
+            // An error may quote a config value or a command line: it is redacted like a report.
+            let message = mcp_audit::config::secrets::redact_text(&format!("{error:#}"));
+            eprintln!("mcp-audit: error: {message}");
             ExitCode::from(2)
         }
     }

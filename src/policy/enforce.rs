@@ -186,6 +186,18 @@ pub(crate) fn split_package(spec: &str) -> Package {
         .strip_prefix("npm:")
         .or_else(|| spec.strip_prefix("jsr:"))
         .unwrap_or(spec);
+    // A package fetched from a URL is named by the URL without its credentials: they do not
+    // change what runs, and the policy naming it is committed.
+    let without_credentials;
+    let spec = match spec.split_once("://") {
+        Some((scheme, rest)) => {
+            let host_end = rest.find('/').unwrap_or(rest.len());
+            let at = rest[..host_end].rfind('@').map_or(0, |at| at + 1);
+            without_credentials = format!("{scheme}://{}", &rest[at..]);
+            without_credentials.as_str()
+        }
+        None => spec,
+    };
     if let Some((name, version)) = spec.split_once("==") {
         return Package {
             name: name.to_string(),
@@ -732,5 +744,8 @@ mod tests {
         assert_eq!(range.version.as_deref(), Some(">=0.6"));
         assert!(split_package("@scope/pkg").version.is_none());
         assert_eq!(split_package("npm:pkg@1").name, "pkg");
+        let url = split_package("git+https://oauth2:Zq4Xw8Er2Ty6Ui0Op3As@gitlab.example.com/x.git");
+        assert_eq!(url.name, "git+https://gitlab.example.com/x.git");
+        assert!(url.version.is_none());
     }
 }

@@ -4,7 +4,7 @@
 
 use super::pattern::{image_digest, image_name};
 use crate::config::lint::host_package;
-use crate::config::{ConfigFile, Launch, Server, Transport};
+use crate::config::{ConfigFile, Launch, Server, Transport, secrets};
 use crate::lockfile::{self, Lockfile};
 use crate::registry::TrustedKey;
 use std::collections::BTreeMap;
@@ -283,7 +283,8 @@ pub fn write_policy(configs: &[ConfigFile], policy_dir: &Path, locked: &[LockedI
             out.push_str(&format!("# {reason}\n"));
         }
     }
-    out
+    // The policy is committed: a credential in a package URL or a remote's URL stays out of it.
+    secrets::redact_text(&out)
 }
 
 /// One image admitted, with every digest and signer its servers showed.
