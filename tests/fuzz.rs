@@ -486,12 +486,12 @@ impl Rng {
 
 /// One to four mutations of `input`, drawn from what breaks parsers: bytes flipped, tokens of
 /// the language inserted, ranges deleted, duplicated or cut off, two inputs spliced, deep
-/// nesting, long runs, a line repeated (duplicate keys).
+/// nesting, long runs, a line repeated (duplicate keys), a JSON value of another type.
 fn mutate(rng: &mut Rng, input: &[u8], pool: &[Vec<u8>], tokens: &[&str]) -> Vec<u8> {
     let mut out = input.to_vec();
     for _ in 0..=rng.below(4) {
         let at = rng.below(out.len() + 1);
-        match rng.below(11) {
+        match rng.below(12) {
             0 if !out.is_empty() => {
                 let i = rng.below(out.len());
                 out[i] ^= 1 << rng.below(8);
@@ -536,6 +536,7 @@ fn mutate(rng: &mut Rng, input: &[u8], pool: &[Vec<u8>], tokens: &[&str]) -> Vec
                 let times = *rng.pick(&[64, 1_024, 8_192]);
                 out.splice(at..at, run.repeat(times).into_bytes());
             }
+            10 => retype_json(rng, &mut out, at),
             _ => {
                 let start = out[..at]
                     .iter()
@@ -552,6 +553,80 @@ fn mutate(rng: &mut Rng, input: &[u8], pool: &[Vec<u8>], tokens: &[&str]) -> Vec
     }
     out.truncate(MAX_INPUT);
     out
+}
+
+/// One value of the JSON document `out` is, or of its line at `at`, replaced by a value of
+/// another type: what a reader that trusts a field's type trips on.
+fn retype_json(rng: &mut Rng, out: &mut Vec<u8>, at: usize) {
+    let (start, end) = match serde_json::from_slice::<Value>(out) {
+        Ok(_) => (0, out.len()),
+        Err(_) => {
+            let start = out[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let end = out[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(out.len(), |i| at + i);
+            (start, end)
+        }
+    };
+    let Ok(mut document) = serde_json::from_slice::<Value>(&out[start..end]) else {
+        return;
+    };
+    let mut nodes = 0;
+    count_nodes(&document, &mut nodes);
+    let mut target = rng.below(nodes);
+    let replacement = match rng.below(10) {
+        0 => Value::Null,
+        1 => json!(true),
+        2 => json!(u64::MAX),
+        3 => json!(-1.5),
+        4 => json!(""),
+        5 => json!("\u{202e}\u{0}\u{fdfa}"),
+        6 => json!([]),
+        7 => json!({}),
+        8 => json!([null, 1, "a", {}]),
+        _ => json!({"a": {"b": ["c"]}}),
+    };
+    replace_node(&mut document, &mut target, replacement);
+    let text = if start == 0 && end == out.len() {
+        serde_json::to_vec_pretty(&document)
+    } else {
+        serde_json::to_vec(&document)
+    };
+    if let Ok(text) = text {
+        out.splice(start..end, text);
+    }
+}
+
+fn count_nodes(value: &Value, count: &mut usize) {
+    *count += 1;
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| count_nodes(v, count)),
+        Value::Object(object) => object.values().for_each(|v| count_nodes(v, count)),
+        _ => {}
+    }
+}
+
+/// Replace the node `target` counts down to, in the order `count_nodes` counts them.
+fn replace_node(value: &mut Value, target: &mut usize, replacement: Value) -> Option<Value> {
+    if *target == 0 {
+        *value = replacement;
+        return None;
+    }
+    *target -= 1;
+    let mut replacement = Some(replacement);
+    let children: Vec<&mut Value> = match value {
+        Value::Array(items) => items.iter_mut().collect(),
+        Value::Object(object) => object.values_mut().collect(),
+        _ => Vec::new(),
+    };
+    for child in children {
+        replacement = replace_node(child, target, replacement?);
+    }
+    replacement
 }
 
 /// What became of one input.
