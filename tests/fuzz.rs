@@ -538,16 +538,11 @@ fn mutate(rng: &mut Rng, input: &[u8], pool: &[Vec<u8>], tokens: &[&str]) -> Vec
             }
             10 => retype_json(rng, &mut out, at),
             _ => {
-                let start = out[..at]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                let end = out[at..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(out.len(), |i| at + i + 1);
-                let line = out[start..end].to_vec();
-                out.splice(end..end, line);
+                let line = line_at(&out, at);
+                let copy: Vec<u8> = std::iter::once(b'\n')
+                    .chain(out[line.clone()].iter().copied())
+                    .collect();
+                out.splice(line.end..line.end, copy);
             }
         }
     }
@@ -561,15 +556,8 @@ fn retype_json(rng: &mut Rng, out: &mut Vec<u8>, at: usize) {
     let (start, end) = match serde_json::from_slice::<Value>(out) {
         Ok(_) => (0, out.len()),
         Err(_) => {
-            let start = out[..at]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            let end = out[at..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(out.len(), |i| at + i);
-            (start, end)
+            let line = line_at(out, at);
+            (line.start, line.end)
         }
     };
     let Ok(mut document) = serde_json::from_slice::<Value>(&out[start..end]) else {
@@ -599,6 +587,19 @@ fn retype_json(rng: &mut Rng, out: &mut Vec<u8>, at: usize) {
     if let Ok(text) = text {
         out.splice(start..end, text);
     }
+}
+
+/// The line of `text` that holds byte `at`, without its newline.
+fn line_at(text: &[u8], at: usize) -> std::ops::Range<usize> {
+    let start = text[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = text[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |i| at + i);
+    start..end
 }
 
 fn count_nodes(value: &Value, count: &mut usize) {
@@ -697,7 +698,7 @@ fn fuzz(target: Target) {
     let mut rng = Rng(seed);
     let mut pool = target.seeds.clone();
     let (mut runs, mut accepted) = (0u64, 0u64);
-    let stop = Instant::now() + Duration::from_secs(seconds);
+    let mut stop = Instant::now() + Duration::from_secs(seconds);
     let mut seeds = target.seeds.iter();
     loop {
         let input = match seeds.next() {
@@ -715,7 +716,8 @@ fn fuzz(target: Target) {
             .expect("the running input is saved");
         inputs.send(input.clone()).expect("the fuzz worker runs");
         let started = Instant::now();
-        // The first input also pays for what the target builds once, such as compiled rules.
+        // The first input also pays for what the target builds once (the compiled rules): it
+        // has more time, and the target's time starts after it.
         let limit = if runs == 0 { SLOW * 20 } else { SLOW };
         let failure = match done.recv_timeout(limit) {
             Ok(Outcome::Accepted) => {
@@ -740,6 +742,9 @@ fn fuzz(target: Target) {
             )),
         };
         runs += 1;
+        if runs == 1 {
+            stop = Instant::now() + Duration::from_secs(seconds);
+        }
         if let Some(failure) = failure {
             let saved = dir.join(format!("{}-{seed}-{runs}.bin", target.name));
             std::fs::write(&saved, &input).expect("the failing input is saved");
