@@ -218,7 +218,7 @@ fn write_lines(mut stdin: ChildStdin, lines: Receiver<Vec<u8>>) {
 }
 
 /// Read stdout line by line within the bounds; stop at the first bound passed.
-fn read_messages(stdout: impl std::io::Read, bounds: &Bounds, out: Sender<Inbound>) {
+pub fn read_messages(stdout: impl std::io::Read, bounds: &Bounds, out: Sender<Inbound>) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut line = Vec::new();
     let mut bytes: u64 = 0;

@@ -411,19 +411,9 @@ impl Stage<'_> {
                 for observation in &session.observations {
                     outcome.findings.push(self.observed(server, observation));
                 }
-                outcome.capture = Some(Capture {
-                    server: server.name.clone(),
-                    source: PathBuf::from(&server.location.path),
-                    tools: session.tools,
-                    prompts: session.prompts,
-                    resources: session.resources,
-                    resource_templates: session.resource_templates,
-                    instructions: session.instructions,
-                    protocol_version: Some(session.protocol_version),
-                    server_info: session.server_info,
-                    capabilities: session.capabilities,
-                    location: Some(server.location.clone()),
-                });
+                let mut capture = capture_of(session, &server.name, &server.location.path);
+                capture.location = Some(server.location.clone());
+                outcome.capture = Some(capture);
             }
             Err(failed) => outcome.findings.push(self.failed(server, &failed)),
         }
@@ -587,6 +577,51 @@ impl Stage<'_> {
     }
 }
 
+/// What a session showed, as the capture of server `name` declared in `source`.
+fn capture_of(session: client::Session, name: &str, source: &str) -> Capture {
+    Capture {
+        server: name.to_string(),
+        source: PathBuf::from(source),
+        tools: session.tools,
+        prompts: session.prompts,
+        resources: session.resources,
+        resource_templates: session.resource_templates,
+        instructions: session.instructions,
+        protocol_version: Some(session.protocol_version),
+        server_info: session.server_info,
+        capabilities: session.capabilities,
+        location: None,
+    }
+}
+
+/// A server's recorded standard output, read within `bounds` and listed by the capture's client
+/// as a live server is, each request answered by the lines that come next. It starts nothing;
+/// it is how a transcript is replayed and how the fuzz tests reach the JSON-RPC reader.
+pub fn capture_transcript(name: &str, stdout: &[u8], bounds: &Bounds) -> Result<Capture, String> {
+    /// The recorded lines, in order; the server's input is never read.
+    struct Transcript(std::sync::mpsc::Receiver<Inbound>);
+    impl Channel for Transcript {
+        fn send(&mut self, _message: &serde_json::Value) -> bool {
+            true
+        }
+        fn receive(&mut self, _until: Instant) -> Inbound {
+            self.0.try_recv().unwrap_or(Inbound::Closed)
+        }
+    }
+    let (lines, received) = std::sync::mpsc::channel();
+    container::read_messages(stdout, bounds, lines);
+    let deadline = Instant::now() + bounds.timeout;
+    let session = run_session(
+        &mut Transcript(received),
+        Opening::Probe,
+        &ClientIdentity::default(),
+        bounds,
+        deadline,
+    )
+    .map_err(|failure| failure.message)?;
+    Ok(capture_of(session, name, "transcript"))
+}
+
 /// A container name unique to this process, server and attempt: `PREFIX-SERVER-PID-N-A`.
 fn container_name(prefix: &str, server: &str, index: usize, attempt: usize) -> String {
     let slug: String = server
@@ -615,6 +650,23 @@ mod tests {
         for id in RULE_IDS {
             assert!(rules.get(id).is_some(), "{id} is not in rules/capture.yaml");
         }
+    }
+
+    #[test]
+    fn a_transcript_is_listed_as_a_live_server_is() {
+        let transcript = [
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#,
+            "starting up",
+            r#"{"jsonrpc":"2.0","id":2,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}}}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"a"}]}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"result":{"tools":[{"name":"a"}]}}"#,
+        ]
+        .join("\n");
+        let capture = capture_transcript("t", transcript.as_bytes(), &Bounds::default()).unwrap();
+        assert_eq!(capture.tools, [serde_json::json!({"name": "a"})]);
+        assert_eq!(capture.protocol_version.as_deref(), Some("2025-06-18"));
+        let silent = capture_transcript("t", b"", &Bounds::default()).unwrap_err();
+        assert!(silent.contains("exited"), "{silent}");
     }
 
     #[test]
