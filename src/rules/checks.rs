@@ -62,18 +62,32 @@ fn first_char(raw: &str, wanted: impl Fn(char) -> bool) -> Option<String> {
 }
 
 /// Zero-width and other invisible characters, except the joiner and variation selector that
-/// emoji sequences use between symbols.
+/// emoji sequences use between symbols, and runs beside a space: a zero-width space next to a
+/// real one (a copy-paste leftover) splits no word and hides nothing.
 fn invisible_characters(raw: &str) -> Option<String> {
     let chars: Vec<(usize, char)> = raw.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        if !is_invisible(c) || is_bidi_control(c) || is_tag(c) {
+    let hidden = |c: char| is_invisible(c) && !is_bidi_control(c) && !is_tag(c);
+    let mut n = 0;
+    while n < chars.len() {
+        let (i, c) = chars[n];
+        if !hidden(c) {
+            n += 1;
             continue;
         }
-        let emoji_glue =
-            matches!(c as u32, 0x200D | 0xFE0E | 0xFE0F) && n > 0 && is_pictograph(chars[n - 1].1);
-        if !emoji_glue {
+        let end = (n..chars.len())
+            .find(|&k| !hidden(chars[k].1))
+            .unwrap_or(chars.len());
+        let emoji_glue = n > 0
+            && is_pictograph(chars[n - 1].1)
+            && chars[n..end]
+                .iter()
+                .all(|(_, c)| matches!(*c as u32, 0x200D | 0xFE0E | 0xFE0F));
+        let beside_space = (n > 0 && chars[n - 1].1.is_whitespace())
+            || chars.get(end).is_some_and(|(_, c)| c.is_whitespace());
+        if !emoji_glue && !beside_space {
             return Some(context(raw, i));
         }
+        n = end;
     }
     None
 }
@@ -176,6 +190,12 @@ mod tests {
             d,
             "thumbs 👍\u{200D}\u{FE0F} ok"
         ));
+        assert!(!fires(
+            "invisible-characters",
+            d,
+            "see the \u{200B}\u{200B}how-to"
+        ));
+        assert!(fires("invisible-characters", d, "ig\u{200B}nore the user"));
         assert!(fires("bidi-controls", d, "abc\u{202E}fed"));
         assert!(fires("unicode-tags", d, "ok\u{E0069}\u{E0067}"));
         assert!(fires("ansi-escapes", d, "\u{1b}[8mhidden\u{1b}[0m"));
