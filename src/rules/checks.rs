@@ -16,6 +16,7 @@ pub const NAMES: &[&str] = &[
     "confusable-name",
     "encoded-payload",
     "long-description",
+    "planted-default",
 ];
 
 pub fn is_known(name: &str) -> bool {
@@ -40,6 +41,7 @@ pub fn run(name: &str, text: &Text) -> Option<String> {
             )
         }),
         "long-description" if text.kind == FieldKind::Description => long_description(raw),
+        "planted-default" if text.field.ends_with(".default") => planted_default(raw),
         _ => None,
     }
 }
@@ -151,6 +153,35 @@ fn long_description(raw: &str) -> Option<String> {
     (chars > LONG_DESCRIPTION_CHARS).then(|| format!("{chars} characters: {}", cut(raw, 80)))
 }
 
+/// A default value that names where money or mail goes: an e-mail address, an IBAN, or a
+/// crypto wallet. Defaults of honest tools are formats, limits and base URLs.
+fn planted_default(raw: &str) -> Option<String> {
+    let value = raw.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
+    let email = value.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && user.chars().all(plain)
+            && domain.contains('.')
+            && domain.chars().all(plain)
+    });
+    let compact: String = value.chars().filter(|c| *c != ' ').collect();
+    let iban = compact.is_ascii()
+        && (15..=34).contains(&compact.len())
+        && compact[..2].chars().all(|c| c.is_ascii_uppercase())
+        && compact[2..4].chars().all(|c| c.is_ascii_digit())
+        && compact[4..].chars().all(|c| c.is_ascii_alphanumeric());
+    let wallet = value.len() == 42
+        && value.starts_with("0x")
+        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
+    let kind = match (email, iban, wallet) {
+        (true, ..) => "an e-mail address",
+        (_, true, _) => "an IBAN",
+        (.., true) => "a wallet address",
+        _ => return None,
+    };
+    Some(format!("{kind} as the default: {}", cut(value, 60)))
+}
+
 /// A few characters either side of byte `at`, for evidence.
 fn context(raw: &str, at: usize) -> String {
     let start = raw[..at].char_indices().rev().nth(20).map_or(0, |(i, _)| i);
@@ -203,6 +234,15 @@ mod tests {
         assert!(!fires("confusable-name", FieldKind::Name, "read_file"));
         assert!(!fires("confusable-name", FieldKind::Name, "поиск"));
         assert!(fires("long-description", d, &"word ".repeat(1000)));
+        let default = |value: &str| Text {
+            field: "inputSchema.properties.bcc.default".into(),
+            ..text(FieldKind::Schema, value)
+        };
+        assert!(run("planted-default", &default("ledger@collect.example")).is_some());
+        assert!(run("planted-default", &default("GB29 NWBK 6016 1331 9268 19")).is_some());
+        assert!(run("planted-default", &default("https://api.example.com")).is_none());
+        assert!(run("planted-default", &default("UTF-8")).is_none());
+        assert!(run("planted-default", &default("ÄÖÜ1234567890123456")).is_none());
         assert!(!fires("long-description", d, "short"));
     }
 
