@@ -151,3 +151,10 @@ fn a_single_capture_is_no_session() {
     let findings = report["findings"].as_array().cloned().unwrap_or_default();
     assert!(findings.iter().all(|f| f["category"] != "shadowing"));
 }
+
+#[test]
+fn plain_words_that_are_another_servers_tool_names_are_no_orders() {
+    let run = scan("plain-words");
+    assert_eq!(run.code, Some(0));
+    assert!(shadowing(&run).is_empty(), "{:#?}", shadowing(&run));
+}

@@ -16,6 +16,7 @@ pub const NAMES: &[&str] = &[
     "confusable-name",
     "encoded-payload",
     "long-description",
+    "planted-default",
 ];
 
 pub fn is_known(name: &str) -> bool {
@@ -40,6 +41,7 @@ pub fn run(name: &str, text: &Text) -> Option<String> {
             )
         }),
         "long-description" if text.kind == FieldKind::Description => long_description(raw),
+        "planted-default" if text.field.ends_with(".default") => planted_default(raw),
         _ => None,
     }
 }
@@ -62,18 +64,32 @@ fn first_char(raw: &str, wanted: impl Fn(char) -> bool) -> Option<String> {
 }
 
 /// Zero-width and other invisible characters, except the joiner and variation selector that
-/// emoji sequences use between symbols.
+/// emoji sequences use between symbols, and runs beside a space: a zero-width space next to a
+/// real one (a copy-paste leftover) splits no word and hides nothing.
 fn invisible_characters(raw: &str) -> Option<String> {
     let chars: Vec<(usize, char)> = raw.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        if !is_invisible(c) || is_bidi_control(c) || is_tag(c) {
+    let hidden = |c: char| is_invisible(c) && !is_bidi_control(c) && !is_tag(c);
+    let mut n = 0;
+    while n < chars.len() {
+        let (i, c) = chars[n];
+        if !hidden(c) {
+            n += 1;
             continue;
         }
-        let emoji_glue =
-            matches!(c as u32, 0x200D | 0xFE0E | 0xFE0F) && n > 0 && is_pictograph(chars[n - 1].1);
-        if !emoji_glue {
+        let end = (n..chars.len())
+            .find(|&k| !hidden(chars[k].1))
+            .unwrap_or(chars.len());
+        let emoji_glue = n > 0
+            && is_pictograph(chars[n - 1].1)
+            && chars[n..end]
+                .iter()
+                .all(|(_, c)| matches!(*c as u32, 0x200D | 0xFE0E | 0xFE0F));
+        let beside_space = (n > 0 && chars[n - 1].1.is_whitespace())
+            || chars.get(end).is_some_and(|(_, c)| c.is_whitespace());
+        if !emoji_glue && !beside_space {
             return Some(context(raw, i));
         }
+        n = end;
     }
     None
 }
@@ -137,6 +153,35 @@ fn long_description(raw: &str) -> Option<String> {
     (chars > LONG_DESCRIPTION_CHARS).then(|| format!("{chars} characters: {}", cut(raw, 80)))
 }
 
+/// A default value that names where money or mail goes: an e-mail address, an IBAN, or a
+/// crypto wallet. Defaults of honest tools are formats, limits and base URLs.
+fn planted_default(raw: &str) -> Option<String> {
+    let value = raw.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
+    let email = value.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && user.chars().all(plain)
+            && domain.contains('.')
+            && domain.chars().all(plain)
+    });
+    let compact: String = value.chars().filter(|c| *c != ' ').collect();
+    let iban = compact.is_ascii()
+        && (15..=34).contains(&compact.len())
+        && compact[..2].chars().all(|c| c.is_ascii_uppercase())
+        && compact[2..4].chars().all(|c| c.is_ascii_digit())
+        && compact[4..].chars().all(|c| c.is_ascii_alphanumeric());
+    let wallet = value.len() == 42
+        && value.starts_with("0x")
+        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
+    let kind = match (email, iban, wallet) {
+        (true, ..) => "an e-mail address",
+        (_, true, _) => "an IBAN",
+        (.., true) => "a wallet address",
+        _ => return None,
+    };
+    Some(format!("{kind} as the default: {}", cut(value, 60)))
+}
+
 /// A few characters either side of byte `at`, for evidence.
 fn context(raw: &str, at: usize) -> String {
     let start = raw[..at].char_indices().rev().nth(20).map_or(0, |(i, _)| i);
@@ -176,6 +221,12 @@ mod tests {
             d,
             "thumbs 👍\u{200D}\u{FE0F} ok"
         ));
+        assert!(!fires(
+            "invisible-characters",
+            d,
+            "see the \u{200B}\u{200B}how-to"
+        ));
+        assert!(fires("invisible-characters", d, "ig\u{200B}nore the user"));
         assert!(fires("bidi-controls", d, "abc\u{202E}fed"));
         assert!(fires("unicode-tags", d, "ok\u{E0069}\u{E0067}"));
         assert!(fires("ansi-escapes", d, "\u{1b}[8mhidden\u{1b}[0m"));
@@ -183,6 +234,15 @@ mod tests {
         assert!(!fires("confusable-name", FieldKind::Name, "read_file"));
         assert!(!fires("confusable-name", FieldKind::Name, "поиск"));
         assert!(fires("long-description", d, &"word ".repeat(1000)));
+        let default = |value: &str| Text {
+            field: "inputSchema.properties.bcc.default".into(),
+            ..text(FieldKind::Schema, value)
+        };
+        assert!(run("planted-default", &default("ledger@collect.example")).is_some());
+        assert!(run("planted-default", &default("GB29 NWBK 6016 1331 9268 19")).is_some());
+        assert!(run("planted-default", &default("https://api.example.com")).is_none());
+        assert!(run("planted-default", &default("UTF-8")).is_none());
+        assert!(run("planted-default", &default("ÄÖÜ1234567890123456")).is_none());
         assert!(!fires("long-description", d, "short"));
     }
 

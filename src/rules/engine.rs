@@ -75,7 +75,9 @@ impl Engine {
         let mut findings = Vec::new();
         for m in self.matcher.matches(&normalized.text) {
             let rule = &self.rules[m.rule];
-            if rule.reads(text.kind) {
+            let job = text.item.as_deref();
+            if rule.reads(text.kind) && !job.is_some_and(|n| self.matcher.vetoed_by_name(m.rule, n))
+            {
                 let evidence = match words {
                     Some(_) => text.value.clone(),
                     None => {

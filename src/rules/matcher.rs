@@ -3,7 +3,7 @@
 //! few regexes worth running. Given a normalised text it says which rules match and where; it
 //! knows nothing of servers, fields or severities.
 
-use super::normalize::normalize;
+use super::normalize::{identifier_words, normalize};
 use super::{MatchSpec, Rule};
 use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
@@ -24,6 +24,7 @@ struct Owner {
 enum Group {
     All(usize),
     Unless,
+    UnlessSentence,
 }
 
 /// What an entry of the automaton stands for.
@@ -61,6 +62,8 @@ pub struct Matcher {
     regex_owners: Vec<Owner>,
     /// Regexes with no finite set of prefixes; they run on every text.
     unfiltered: Vec<usize>,
+    /// Per rule, what vetoes it when the name of the text's item matches; run only on a match.
+    name_vetoes: Vec<Vec<Regex>>,
 }
 
 /// What a rule matched in one text.
@@ -99,7 +102,12 @@ impl Matcher {
                 .iter()
                 .enumerate()
                 .map(|(i, g)| (Group::All(i), g))
-                .chain(spec.unless.iter().map(|g| (Group::Unless, g)));
+                .chain(spec.unless.iter().map(|g| (Group::Unless, g)))
+                .chain(
+                    spec.unless_sentence
+                        .iter()
+                        .map(|g| (Group::UnlessSentence, g)),
+                );
             for (group, patterns_of_group) in groups {
                 let owner = Owner { rule: index, group };
                 for literal in &patterns_of_group.literals {
@@ -132,7 +140,29 @@ impl Matcher {
                 }
             }
         }
+        let mut name_vetoes = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let groups = rule.pattern.iter().flat_map(|spec| &spec.unless_name);
+            let mut vetoes = Vec::new();
+            for group in groups {
+                let literals = group
+                    .literals
+                    .iter()
+                    .map(|l| format!(r"\b{}\b", regex::escape(&normalize(l))));
+                for pattern in literals.chain(group.regex.iter().cloned()) {
+                    vetoes.push(
+                        compile_regex(&pattern).map_err(|source| MatcherError::Regex {
+                            id: rule.id.clone(),
+                            pattern: pattern.clone(),
+                            source,
+                        })?,
+                    );
+                }
+            }
+            name_vetoes.push(vetoes);
+        }
         Ok(Matcher {
+            name_vetoes,
             specs: rules.iter().map(|r| r.pattern.clone()).collect(),
             automaton: AhoCorasick::new(&patterns)?,
             needles,
@@ -191,11 +221,32 @@ impl Matcher {
                 continue;
             }
             let words = words.get_or_insert_with(|| word_starts(normalized));
-            if let Some((start, end)) = satisfy(spec, rule_hits, words) {
+            let Some((start, end)) = satisfy(spec, rule_hits, words) else {
+                continue;
+            };
+            let (from, to) = (
+                sentence_start(normalized, start),
+                sentence_end(normalized, end),
+            );
+            let vetoed = rule_hits
+                .iter()
+                .any(|h| h.group == Group::UnlessSentence && h.start >= from && h.end <= to);
+            if !vetoed {
                 found.push(RuleMatch { rule, start, end });
             }
         }
         found
+    }
+
+    /// Whether rule `rule`'s `unless_name` matches `name`, the name of the tool, prompt or
+    /// resource a matched text belongs to.
+    pub fn vetoed_by_name(&self, rule: usize, name: &str) -> bool {
+        let vetoes = &self.name_vetoes[rule];
+        if vetoes.is_empty() {
+            return false;
+        }
+        let words = normalize(identifier_words(name).as_deref().unwrap_or(name));
+        vetoes.iter().any(|v| v.is_match(words.as_bytes()))
     }
 }
 
@@ -245,6 +296,23 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
 }
 
+/// Where the sentence holding byte `at` starts: after the last `.`, `!` or `?` and a space.
+fn sentence_start(text: &str, at: usize) -> usize {
+    text[..at]
+        .char_indices()
+        .rev()
+        .find(|&(i, c)| matches!(c, '.' | '!' | '?') && text[i + 1..].starts_with(' '))
+        .map_or(0, |(i, _)| i + 2)
+}
+
+/// Where the sentence holding byte `at` ends: at the next `.`, `!` or `?` and a space.
+fn sentence_end(text: &str, at: usize) -> usize {
+    text[at..]
+        .char_indices()
+        .find(|&(i, c)| matches!(c, '.' | '!' | '?') && text[at + i + 1..].starts_with(' '))
+        .map_or(text.len(), |(i, _)| at + i + 1)
+}
+
 /// Byte offsets where words start, to turn byte spans into word distances.
 fn word_starts(text: &str) -> Vec<usize> {
     let mut starts = Vec::new();
@@ -281,7 +349,10 @@ fn satisfy(spec: &MatchSpec, hits: &[Hit], words: &[usize]) -> Option<(usize, us
         return Some((start, end));
     };
     // The leftmost hit of a satisfying set is some hit; try each as that anchor.
-    let mut anchors: Vec<&Hit> = hits.iter().collect();
+    let mut anchors: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| matches!(h.group, Group::All(_)))
+        .collect();
     anchors.sort_by_key(|h| h.start);
     'anchor: for anchor in anchors {
         let first_word = word_index(words, anchor.start);

@@ -101,7 +101,10 @@ pub enum FieldKind {
 }
 
 /// `all` groups must each match (within `window` words of each other when set); a group
-/// matches when any of its literals or regexes does. `unless` groups veto the rule.
+/// matches when any of its literals or regexes does. `unless` groups veto the rule anywhere in
+/// the text; `unless_sentence` groups only in the sentences of the match (a negation, an API
+/// field being documented); `unless_name` groups when they match the name of the tool, prompt
+/// or resource the text belongs to (a tool whose job is the very thing the rule looks for).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchSpec {
@@ -110,6 +113,10 @@ pub struct MatchSpec {
     pub window: Option<usize>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless: Vec<PatternGroup>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless_sentence: Vec<PatternGroup>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless_name: Vec<PatternGroup>,
 }
 
 /// Alternatives: literals are matched case-insensitively on normalised text, at word
@@ -326,7 +333,13 @@ fn validate(rule: &Rule) -> Result<(), String> {
         if spec.all.is_empty() {
             return Err("`match.all` needs at least one group".to_string());
         }
-        for group in spec.all.iter().chain(&spec.unless) {
+        for group in spec
+            .all
+            .iter()
+            .chain(&spec.unless)
+            .chain(&spec.unless_sentence)
+            .chain(&spec.unless_name)
+        {
             if group.literals.is_empty() && group.regex.is_empty() {
                 return Err("a match group has neither literals nor regex".to_string());
             }

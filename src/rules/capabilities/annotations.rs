@@ -64,25 +64,11 @@ pub fn judge(profile: &ToolProfile, lexicon: &Lexicon) -> Vec<(&'static str, Str
             .and_then(Value::as_bool)
     };
     let name = &profile.name;
-    // Parameter names alone (`to`, `amount`, `script`) say too little to call a tool a liar.
-    let mutating: Vec<super::ToolCapability> = profile
-        .capabilities
+    let stated = stated_capabilities(profile);
+    let mutating: Vec<&super::ToolCapability> = stated
         .iter()
         .filter(|c| lexicon.entry(&c.capability).is_some_and(|e| e.mutating))
-        .map(|c| super::ToolCapability {
-            capability: c.capability.clone(),
-            evidence: c
-                .evidence
-                .iter()
-                .filter(|e| {
-                    e.source != EvidenceSource::Parameter && e.source != EvidenceSource::Format
-                })
-                .cloned()
-                .collect(),
-        })
-        .filter(|c| !c.evidence.is_empty())
         .collect();
-    let mutating: Vec<&super::ToolCapability> = mutating.iter().collect();
     if hint("readOnlyHint") == Some(true)
         && let Some(first) = mutating.first()
     {
@@ -96,8 +82,7 @@ pub fn judge(profile: &ToolProfile, lexicon: &Lexicon) -> Vec<(&'static str, Str
             evidence_text(&mutating),
         ));
     }
-    let destroys: Vec<&super::ToolCapability> = profile
-        .capabilities
+    let destroys: Vec<&super::ToolCapability> = stated
         .iter()
         .filter(|c| {
             let entry = lexicon.entry(&c.capability);
@@ -163,6 +148,26 @@ pub fn judge(profile: &ToolProfile, lexicon: &Lexicon) -> Vec<(&'static str, Str
         ));
     }
     broken
+}
+
+/// The capabilities a tool's name or description states. Parameter names alone (`to`,
+/// `amount`, `overwrite`) say too little to call a tool a liar, and a title alone names what
+/// the tool makes as often as what it changes ("Create Buffer Zone" computes a polygon).
+fn stated_capabilities(profile: &ToolProfile) -> Vec<super::ToolCapability> {
+    profile
+        .capabilities
+        .iter()
+        .map(|c| super::ToolCapability {
+            capability: c.capability.clone(),
+            evidence: c
+                .evidence
+                .iter()
+                .filter(|e| matches!(e.source, EvidenceSource::Name | EvidenceSource::Description))
+                .cloned()
+                .collect(),
+        })
+        .filter(|c| !c.evidence.is_empty())
+        .collect()
 }
 
 /// `delete: name "delete"; exec: parameter "command"`.

@@ -16,6 +16,12 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
+/// How many words back a negation still denies a phrase ("does not create, update or delete").
+const NEGATION_REACH: usize = 8;
+
+/// Words in a parameter's description that make it a path under a fixed base, not an address.
+const RELATIVE_WORDS: &[&str] = &["relative to", "relative path"];
+
 /// The built-in lexicon, embedded in the binary.
 pub const LEXICON_FILE: (&str, &str) = (
     "rules/capabilities.yaml",
@@ -26,6 +32,14 @@ pub const LEXICON_FILE: (&str, &str) = (
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LexiconFile {
+    /// Words that, before a name word, make it an object rather than an action:
+    /// `get_merge_request` reads a merge request, `get_status_page_post` reads a post.
+    #[serde(default)]
+    pub objects_after: Vec<String>,
+    /// Words that, earlier in the same clause, deny a description phrase: "does not create,
+    /// update or delete".
+    #[serde(default)]
+    pub negations: Vec<String>,
     pub capabilities: Vec<CapabilityEntry>,
 }
 
@@ -55,10 +69,6 @@ pub struct CapabilityEntry {
     /// Parameters that let the caller pick any address: incompatible with `openWorldHint: false`.
     #[serde(default)]
     pub arbitrary_parameters: Vec<String>,
-    /// Words that, before a name word, make it an object rather than an action:
-    /// `get_merge_request` reads a merge request, it does not merge.
-    #[serde(default)]
-    pub unless_after: Vec<String>,
     #[serde(default)]
     pub examples: LexiconExamples,
 }
@@ -131,12 +141,16 @@ struct Compiled {
 /// The lexicon, parsed and compiled.
 pub struct Lexicon {
     entries: Vec<Compiled>,
+    objects_after: Vec<String>,
+    negations: Vec<String>,
 }
 
 /// The built-in lexicon; the file is part of the binary and tested, so it always parses.
 pub static BUILTIN: LazyLock<Lexicon> = LazyLock::new(|| {
     Lexicon::parse(LEXICON_FILE.1).unwrap_or_else(|_| Lexicon {
         entries: Vec::new(),
+        objects_after: Vec::new(),
+        negations: Vec::new(),
     })
 });
 
@@ -173,7 +187,11 @@ impl Lexicon {
                 phrases,
             });
         }
-        Ok(Lexicon { entries })
+        Ok(Lexicon {
+            entries,
+            objects_after: file.objects_after,
+            negations: file.negations,
+        })
     }
 
     /// The lexicon's entries, in file order.
@@ -199,11 +217,15 @@ impl Lexicon {
         let title_words = words_of(title);
         let description = normalize(text("description"));
         let properties = schema_properties(tool);
+        let objects_after = &self.objects_after;
         self.entries
             .iter()
             .filter_map(|compiled| {
                 let mut evidence = BTreeSet::new();
-                let unless = &compiled.entry.unless_after;
+                let unless: &[String] = match compiled.entry.mutating {
+                    true => objects_after,
+                    false => &[],
+                };
                 for set in &compiled.names {
                     if !set.is_empty() && shows(&name_words, set, unless) {
                         evidence.insert(Evidence {
@@ -219,14 +241,20 @@ impl Lexicon {
                 }
                 if let Some(phrases) = &compiled.phrases {
                     for found in phrases.find_iter(&description) {
+                        if self.negated(&description[..found.start()]) {
+                            continue;
+                        }
                         evidence.insert(Evidence {
                             source: EvidenceSource::Description,
                             words: found.as_str().to_string(),
                         });
                     }
                 }
-                for (property, format) in &properties {
-                    if compiled.entry.parameters.iter().any(|p| p == property) {
+                for (property, format, relative) in &properties {
+                    let address = compiled.entry.arbitrary_parameters.contains(property);
+                    if compiled.entry.parameters.iter().any(|p| p == property)
+                        && !(address && *relative)
+                    {
                         evidence.insert(Evidence {
                             source: EvidenceSource::Parameter,
                             words: property.clone(),
@@ -247,6 +275,25 @@ impl Lexicon {
                 })
             })
             .collect()
+    }
+
+    /// Whether the clause that `before` ends in denies what follows: a negation among its
+    /// last words, with no sentence or clause break after it.
+    fn negated(&self, before: &str) -> bool {
+        let clause = before
+            .rsplit(['.', ';', ':', '!', '?', '(', ')'])
+            .next()
+            .unwrap_or("");
+        clause
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .rev()
+            .take(NEGATION_REACH)
+            .any(|w| {
+                self.negations
+                    .iter()
+                    .any(|n| w == n || (n.starts_with('\'') && w.ends_with(n.as_str())))
+            })
     }
 
     /// A tool's profile: its name, capabilities and declared annotations.
@@ -323,9 +370,10 @@ fn words_of(raw: &str) -> Vec<String> {
         .collect()
 }
 
-/// Input-schema property names (as words joined by a space) with their `format`, at any depth
-/// of `properties` and `items`, bounded so a hostile schema cannot make this slow.
-fn schema_properties(tool: &Value) -> Vec<(String, Option<String>)> {
+/// Input-schema property names (as words joined by a space) with their `format` and whether
+/// their description calls them relative to a base, at any depth of `properties` and `items`,
+/// bounded so a hostile schema cannot make this slow.
+fn schema_properties(tool: &Value) -> Vec<(String, Option<String>, bool)> {
     let mut found = Vec::new();
     let mut pending: Vec<&Value> = tool.get("inputSchema").into_iter().collect();
     while let Some(schema) = pending.pop() {
@@ -343,7 +391,13 @@ fn schema_properties(tool: &Value) -> Vec<(String, Option<String>)> {
                 .get("format")
                 .and_then(Value::as_str)
                 .map(str::to_lowercase);
-            found.push((words_of(name).join(" "), format));
+            let description = property
+                .get("description")
+                .and_then(Value::as_str)
+                .map(normalize)
+                .unwrap_or_default();
+            let relative = RELATIVE_WORDS.iter().any(|w| description.contains(w));
+            found.push((words_of(name).join(" "), format, relative));
             pending.push(property);
         }
     }

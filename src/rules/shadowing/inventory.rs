@@ -15,8 +15,8 @@ use unicode_security::skeleton;
 #[derive(Debug)]
 pub struct SessionServer<'a> {
     pub capture: &'a Capture,
-    /// Its tool and parameter names as `fold_text` leaves them: a description naming one of
-    /// these speaks of its own server.
+    /// Its tool and parameter names and enum values as `fold_text` leaves them: a description
+    /// naming one of these speaks of its own server.
     pub own_names: HashSet<String>,
 }
 
@@ -71,7 +71,7 @@ impl<'a> Inventory<'a> {
                 own_names.extend(
                     texts
                         .iter()
-                        .filter(|t| t.kind == FieldKind::Parameter)
+                        .filter(|t| t.kind == FieldKind::Parameter || t.field.contains(".enum["))
                         .map(|t| fold_text(&t.value)),
                 );
             }

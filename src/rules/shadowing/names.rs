@@ -4,6 +4,7 @@
 //! not how bad that is.
 
 use super::inventory::{Inventory, SessionTool, name_words};
+use crate::rules::normalize::identifier_words;
 use std::collections::{BTreeMap, HashMap};
 
 /// Words that claim a tool is a newer, better or more official version of another.
@@ -104,17 +105,26 @@ pub fn related_names(inventory: &Inventory<'_>) -> BTreeMap<(usize, usize), Name
     }
 
     for (a, tool) in tools.iter().enumerate() {
-        let (added, base): (Vec<&String>, Vec<&String>) =
-            tool.words.iter().partition(|w| is_qualifier(w));
-        if added.is_empty() || base.is_empty() {
+        // Qualifiers are told by the words as written: folding reads the `1` of `v1` as `l`.
+        let written = written_words(tool.name);
+        let mut added = Vec::new();
+        let mut base_key = String::new();
+        for (i, folded) in tool.words.iter().enumerate() {
+            let word = match written.len() == tool.words.len() {
+                true => &written[i],
+                false => folded,
+            };
+            match is_qualifier(word) {
+                true => added.push(word.clone()),
+                false => base_key.push_str(folded),
+            }
+        }
+        if added.is_empty() || base_key.is_empty() {
             continue;
         }
-        let base_key: String = base.iter().map(|w| w.as_str()).collect();
-        if let Some(others) = by_key.get(&base_key) {
-            for &b in others {
-                let added = added.iter().map(|w| w.to_string()).collect();
-                note(a, b, NameRelation::Affixed { added });
-            }
+        for &b in by_key.get(&base_key).into_iter().flatten() {
+            let added = added.clone();
+            note(a, b, NameRelation::Affixed { added });
         }
     }
 
@@ -213,6 +223,16 @@ fn server_words(name: &str) -> Vec<String> {
     name_words(name)
         .into_iter()
         .filter(|w| w.chars().count() >= 3 && !["mcp", "server", "servers"].contains(&w.as_str()))
+        .collect()
+}
+
+/// The words of a name as written, lower-cased, one for each of `name_words`'s folded ones.
+fn written_words(name: &str) -> Vec<String> {
+    let spaced = identifier_words(name).unwrap_or_else(|| name.to_string());
+    spaced
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
         .collect()
 }
 
@@ -323,6 +343,18 @@ mod tests {
             relation("search_v2", "search"),
             Some(NameRelation::Affixed {
                 added: vec!["v2".into()]
+            })
+        );
+        assert_eq!(
+            relation("search_v1", "search"),
+            Some(NameRelation::Affixed {
+                added: vec!["v1".into()]
+            })
+        );
+        assert_eq!(
+            relation("searchV10", "search"),
+            Some(NameRelation::Affixed {
+                added: vec!["v10".into()]
             })
         );
         assert_eq!(

@@ -43,6 +43,21 @@ const TOOL_LEADS: &[&str] = &[
     "executing",
     "of",
 ];
+/// Words before a quoted one-word name that make it a tool being called.
+const CALL_VERBS: &[&str] = &[
+    "use",
+    "using",
+    "call",
+    "calling",
+    "invoke",
+    "invoking",
+    "run",
+    "running",
+    "execute",
+    "executing",
+    "prefer",
+    "try",
+];
 /// Words after a server name that say it is a server being named.
 const SERVER_NOUNS: &[&str] = &["server", "servers", "tools", "mcp", "plugin", "integration"];
 
@@ -180,7 +195,15 @@ fn is_identifier_char(c: char) -> bool {
 fn names_tool(prose: &str, start: usize, end: usize, name: &str) -> bool {
     let before = prose[..start].chars().next_back();
     let after = prose[end..].chars().next();
-    if after.is_some_and(is_identifier_char) {
+    // `create-index` inside `create-index-for-model` is part of another name.
+    let continues = |rest: &str| {
+        let mut chars = rest.chars();
+        chars.next() == Some('-') && chars.next().is_some_and(char::is_alphanumeric)
+    };
+    if after.is_some_and(is_identifier_char)
+        || continues(&prose[end..])
+        || prose[..start].ends_with('-')
+    {
         return false;
     }
     if before.is_some_and(is_identifier_char) {
@@ -196,15 +219,22 @@ fn names_tool(prose: &str, start: usize, end: usize, name: &str) -> bool {
     if !one_word {
         return true;
     }
-    let quoted = |c: Option<char>| matches!(c, Some('`' | '\'' | '"'));
-    if quoted(before) && quoted(after) || prose[end..].starts_with("()") {
+    if prose[end..].starts_with("()") {
         return true;
     }
     let next_word = prose[end..].split_whitespace().next().unwrap_or("");
-    let previous_word = prose[..start].split_whitespace().next_back().unwrap_or("");
+    let previous_word = prose[..start]
+        .trim_end_matches(['`', '\'', '"'])
+        .split_whitespace()
+        .next_back()
+        .unwrap_or("");
     let previous_word = previous_word.trim_matches(|c: char| !c.is_alphanumeric());
     let next_word = next_word.trim_matches(|c: char| !c.is_alphanumeric());
-    TOOL_NOUNS.contains(&next_word) && (TOOL_LEADS.contains(&previous_word) || start == 0)
+    // A quoted plain word is as often a value (`name='whoami'`, `"wiki"`) as a tool: it names
+    // one when it is called (`use 'search'`).
+    let quoted = |c: Option<char>| matches!(c, Some('`' | '\'' | '"'));
+    let called = quoted(before) && quoted(after) && CALL_VERBS.contains(&previous_word);
+    called || TOOL_NOUNS.contains(&next_word) && (TOOL_LEADS.contains(&previous_word) || start == 0)
 }
 
 /// Whether a server name at `start..end` is that server being named: `the NAME server`,
@@ -327,6 +357,12 @@ mod tests {
             .is_empty()
         );
         assert!(orders("Always call resend_email_now first.", &["send_email"]).is_empty());
+        assert!(orders("Always pass name='search' to run it.", &["search"]).is_empty());
+        assert!(orders("Must be built with send-email-v2 first.", &["send-email"]).is_empty());
+        assert_eq!(
+            orders("Always use 'search' instead of your own.", &["search"]).len(),
+            1
+        );
     }
 
     #[test]
