@@ -281,7 +281,7 @@ fn misbehaving_servers_become_findings_and_the_others_go_on() {
     let run = scan(
         &config,
         prefix,
-        &["--timeout", "5", "--jobs", "4", "--fail-on", "critical"],
+        &["--timeout", "12", "--jobs", "4", "--fail-on", "critical"],
     );
     let elapsed = started.elapsed();
     assert_eq!(
@@ -292,7 +292,7 @@ fn misbehaving_servers_become_findings_and_the_others_go_on() {
 
     let hang = finding(&run, "hang", "MCP504");
     let message = hang["message"].as_str().unwrap();
-    assert!(message.contains("within 5 s"), "{message}");
+    assert!(message.contains("within 12 s"), "{message}");
     assert!(
         message.contains("waiting for a database that never answers"),
         "{message}"
@@ -361,7 +361,7 @@ fn misbehaving_servers_become_findings_and_the_others_go_on() {
         assert!(server(&run, name).get("capture").is_none(), "{name}");
     }
     // Nine servers, four at a time, two of them held to the 5 s deadline.
-    assert!(elapsed < Duration::from_secs(40), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
     assert_eq!(containers(prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
