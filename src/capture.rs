@@ -196,7 +196,7 @@ pub fn read_capture(path: &Path, server: Option<&str>) -> Result<Capture, Captur
             problem: format!("file is {size} bytes, more than the {MAX_CAPTURE_BYTES} read"),
         });
     }
-    let bytes = std::fs::read(path).map_err(read_error)?;
+    let bytes = crate::input::read_capped(path, MAX_CAPTURE_BYTES).map_err(read_error)?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|source| CaptureError::Json {
         path: path.to_path_buf(),
         source,

@@ -60,7 +60,7 @@ pub struct LockArgs {
     pub capture: CaptureArgs,
 
     /// Container servers captured at once (default: one per core).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 
     #[command(flatten)]
@@ -109,7 +109,7 @@ pub struct ScanArgs {
 
     /// Worker threads for the rule engine, and container servers captured at once (default:
     /// one per core).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 
     #[command(flatten)]
@@ -140,7 +140,7 @@ pub struct CaptureArgs {
     /// Seconds one server may take, from container start to its last list; past it the
     /// container is removed and the server reported.
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
     pub timeout: u64,
 
     /// The client name the capture gives servers. It defaults to a mainstream client's, so a
@@ -172,7 +172,7 @@ pub struct CaptureCommandArgs {
     pub capture: CaptureArgs,
 
     /// Container servers captured at once (default: one per core).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 
     #[command(flatten)]
@@ -292,4 +292,21 @@ pub enum PolicyCommand {
     },
     /// Print the JSON Schema of the policy format, for editors to complete and validate with.
     Schema,
+}
+
+/// The longest `--timeout`: a day. Past it a deadline only overflows the clock's arithmetic.
+const MAX_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
+
+/// The most `--jobs`: each job is a thread and, while capturing, a container; more than this
+/// exhausts the machine rather than speeding anything up.
+const MAX_JOBS: usize = 256;
+
+/// `--jobs N`, from 0 (one per core) to [`MAX_JOBS`].
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(jobs) if jobs <= MAX_JOBS => Ok(jobs),
+        _ => Err(format!(
+            "expected a whole number from 0 (one per core) to {MAX_JOBS}"
+        )),
+    }
 }

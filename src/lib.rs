@@ -5,6 +5,7 @@ pub mod approve;
 pub mod capture;
 pub mod config;
 pub mod finding;
+pub mod input;
 pub mod lockfile;
 pub mod output;
 pub mod policy;

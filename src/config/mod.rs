@@ -493,7 +493,7 @@ fn read_bounded(path: &Path, shown: &str) -> Result<String, ConfigError> {
             size,
         });
     }
-    let bytes = std::fs::read(path).map_err(read_error)?;
+    let bytes = crate::input::read_capped(path, MAX_CONFIG_BYTES).map_err(read_error)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -22,6 +22,10 @@ pub const LOCKFILE_NAME: &str = "mcp-audit.lock";
 /// The format version this build reads and writes.
 pub const LOCKFILE_VERSION: u64 = 1;
 
+/// The largest lockfile read: thirteen real servers lock in 0.2 MB, so this leaves room for
+/// servers with thousands of tools while a planted file cannot take the machine's memory.
+pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The path and what the file holds are shown with control characters made visible.
 #[derive(Debug, thiserror::Error)]
 pub enum LockfileError {
@@ -394,8 +398,14 @@ impl Lockfile {
     /// Read a lockfile; `None` when there is none.
     pub fn read(path: &Path) -> Result<Option<Lockfile>, LockfileError> {
         let shown = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Lockfile::parse(&text, &shown).map(Some),
+        match crate::input::read_capped(path, MAX_LOCKFILE_BYTES) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| LockfileError::Read {
+                    path: shown.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+                })?;
+                Lockfile::parse(&text, &shown).map(Some)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(LockfileError::Read {
                 path: shown,
