@@ -10,6 +10,7 @@ use crate::rules::RuleSet;
 use crate::rules::capabilities;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// A server as this run sees it, in the lockfile's terms, and where findings about it point.
@@ -165,12 +166,19 @@ fn compare_captures(
     let mut findings = Vec::new();
     for kind in ItemKind::ALL {
         let (old, new) = (kind.items(before), kind.items(after));
+        // Maps, not scans: a server may offer a hundred thousand tools. One id may stand for
+        // several definitions (a tool that changed within the session is kept in both).
+        let mut locked_by_id: HashMap<&str, Vec<&LockedItem>> = HashMap::new();
+        for item in old {
+            locked_by_id.entry(item.id.as_str()).or_default().push(item);
+        }
+        let new_ids: HashSet<&str> = new.iter().map(|n| n.id.as_str()).collect();
         for item in new {
-            match old.iter().find(|o| o.id == item.id) {
-                Some(locked) if locked.hash != item.hash => {
-                    findings.extend(changed_item(server, kind, locked, item, rules));
+            match locked_by_id.get(item.id.as_str()) {
+                Some(locked) if locked.iter().any(|l| l.hash == item.hash) => {}
+                Some(locked) => {
+                    findings.extend(changed_item(server, kind, locked[0], item, rules));
                 }
-                Some(_) => {}
                 None => findings.extend(
                     rules
                         .finding(
@@ -187,7 +195,7 @@ fn compare_captures(
                 ),
             }
         }
-        for item in old.iter().filter(|o| !new.iter().any(|n| n.id == o.id)) {
+        for item in old.iter().filter(|o| !new_ids.contains(o.id.as_str())) {
             findings.extend(
                 rules
                     .finding(
@@ -583,6 +591,37 @@ mod tests {
             "inputSchema": {"type": "object", "properties": {"command": {"type": "string"}}}})]);
         let message = &compare_server(&locked.entry, &now, &rules)[0].message;
         assert!(message.contains("`run` now shows exec"), "{message}");
+    }
+
+    #[test]
+    fn a_tool_kept_in_two_versions_is_unchanged_against_itself() {
+        let rules = RuleSet::load(&[]).unwrap();
+        let tools = vec![
+            json!({"name": "a", "description": "First."}),
+            json!({"name": "a", "description": "Changed within the session."}),
+        ];
+        let findings = compare_server(&observed(tools.clone()).entry, &observed(tools), &rules);
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn a_server_of_a_hundred_thousand_tools_is_compared() {
+        let rules = RuleSet::load(&[]).unwrap();
+        let tools = |changed: usize| -> Vec<Value> {
+            (0..100_000)
+                .map(|i| {
+                    let said = if i == changed { "Changed." } else { "Same." };
+                    json!({"name": format!("t{i}"), "description": said})
+                })
+                .collect()
+        };
+        let findings = compare_server(&observed(tools(0)).entry, &observed(tools(7)), &rules);
+        let rule_ids: Vec<_> = ids(&findings);
+        assert_eq!(
+            rule_ids,
+            [("MCP801", Some("t0")), ("MCP801", Some("t7"))],
+            "{findings:?}"
+        );
     }
 
     #[test]
