@@ -98,6 +98,20 @@ impl Scan {
             .unwrap_or_else(|| panic!("no server {name}: {}", self.report))
     }
 
+    /// Whether the run failed the default gate on the capture alone: these test images hold no
+    /// MCP server, so the capture fails (high), and nothing else reaches high.
+    fn fails_only_on_the_capture(&self) -> bool {
+        let failing: Vec<&Value> = self.report["findings"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|f| f["severity"] == "high" || f["severity"] == "critical")
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.code == 1 && !failing.is_empty() && failing.iter().all(|f| f["category"] == "capture")
+    }
+
     /// (rule, severity) of the supply-chain findings of a server, beyond the config lint's.
     fn registry_findings(&self, server: &str) -> Vec<(String, String)> {
         self.report["findings"]
@@ -212,7 +226,12 @@ fn an_image_built_with_docker_and_signed_verifies_with_its_key_and_not_with_anot
         &["--key", right.public_pem.to_str().unwrap()],
         None,
     );
-    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.report);
+    assert!(
+        run.fails_only_on_the_capture(),
+        "{}\n{}",
+        run.stderr,
+        run.report
+    );
     let server = run.server("hello");
     assert_eq!(server["image"], image.as_str());
     assert_eq!(server["digest"], digest.as_str());
@@ -284,7 +303,7 @@ fn p384_and_ed25519_keys_verify_too() {
             "{name}: {}",
             run.report
         );
-        assert_eq!(run.code, 0, "{name}");
+        assert!(run.fails_only_on_the_capture(), "{name}: {}", run.report);
     }
 }
 
@@ -298,7 +317,7 @@ fn no_signature_is_information_without_a_policy_and_high_with_a_key() {
     assert_eq!(run.registry_findings("u"), pairs(&[("MCP410", "info")]));
     assert_eq!(run.server("u")["signature"]["verified"], false);
     assert_eq!(run.server("u")["signature"]["error"], "no signature found");
-    assert_eq!(run.code, 0);
+    assert!(run.fails_only_on_the_capture(), "{}", run.report);
 
     let some = key(SigningScheme::ECDSA_P256_SHA256_ASN1, &dir, "some");
     let run = scan(
