@@ -2,7 +2,6 @@
 //! inside the config's own repository, bounded, names only. A config must not be able to read
 //! the host's files into the sandbox or the report; no value is ever kept.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The largest env file read; a real one holds a few dozen lines.
@@ -50,23 +49,12 @@ pub fn read_names(
     if !resolved.starts_with(repository) {
         return Err(EnvFileRefused::OutsideRepository(repository.to_path_buf()));
     }
-    // The type is checked before opening: opening a FIFO would block until a writer comes.
-    let metadata = std::fs::metadata(&resolved).map_err(|_| EnvFileRefused::Missing)?;
-    if !metadata.is_file() {
-        return Err(EnvFileRefused::NotAFile);
-    }
-    if metadata.len() > MAX_ENV_FILE {
-        return Err(EnvFileRefused::TooLarge);
-    }
-    let unreadable = |e: std::io::Error| EnvFileRefused::Unreadable(e.kind().to_string());
-    let file = std::fs::File::open(&resolved).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_ENV_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_ENV_FILE {
-        return Err(EnvFileRefused::TooLarge);
-    }
+    let bytes = crate::input::read_capped(&resolved, MAX_ENV_FILE).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => EnvFileRefused::Missing,
+        std::io::ErrorKind::InvalidInput => EnvFileRefused::NotAFile,
+        std::io::ErrorKind::FileTooLarge => EnvFileRefused::TooLarge,
+        kind => EnvFileRefused::Unreadable(kind.to_string()),
+    })?;
     Ok(names(&String::from_utf8_lossy(&bytes)))
 }
 
