@@ -1,6 +1,7 @@
 //! Techniques beyond the corpus: attacks phrased as other sources phrase them must be flagged
 //! (medium or above), and honest descriptions that mention keys, commands, payments or other
-//! tools must not be. Each file under `fixtures/techniques/` is one tools/list.
+//! tools must not be. Each file under `fixtures/techniques/` is one tools/list: `attacks*.json` hold
+//! attacks, `honest*.json` honest tools, one file per family of techniques.
 
 mod cli;
 
@@ -34,15 +35,34 @@ fn serious_findings(file: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) 
     (names, found)
 }
 
+/// The fixture files whose names start with `prefix`, relative to the crate.
+fn fixtures(prefix: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/techniques");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixtures/techniques exists")
+        .map(|entry| entry.expect("a directory entry").file_name())
+        .filter_map(|name| name.into_string().ok())
+        .filter(|name| name.starts_with(prefix) && name.ends_with(".json"))
+        .map(|name| format!("fixtures/techniques/{name}"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures/techniques/{prefix}*.json");
+    files
+}
+
 #[test]
 fn every_attack_is_flagged() {
-    let (names, found) = serious_findings("fixtures/techniques/attacks.json");
-    let missed: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
-    assert!(missed.is_empty(), "attacks not flagged: {missed:?}");
+    for file in fixtures("attacks") {
+        let (names, found) = serious_findings(&file);
+        let missed: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
+        assert!(missed.is_empty(), "attacks of {file} not flagged: {missed:?}");
+    }
 }
 
 #[test]
 fn honest_tools_stay_quiet() {
-    let (_, found) = serious_findings("fixtures/techniques/honest.json");
-    assert!(found.is_empty(), "honest tools flagged: {found:?}");
+    for file in fixtures("honest") {
+        let (_, found) = serious_findings(&file);
+        assert!(found.is_empty(), "honest tools of {file} flagged: {found:?}");
+    }
 }
