@@ -1,26 +1,100 @@
 //! Normalisation of a text before matching, done once per text: NFKC, invisible characters
 //! removed, case folded, whitespace folded; and decoding of base64, hex and URL-encoded runs
 //! so that what they hide is scanned too. It never decides whether a text is suspicious.
+//! Texts come from hostile servers: the normalised text is at most `MAX_GROWTH` times the raw
+//! one, and where its bytes came from is kept as runs, not per byte.
 
 use crate::finding::is_invisible;
 use base64::Engine as _;
 use unicode_normalization::UnicodeNormalization;
 
-/// A normalised text, and for each of its bytes the offset in the raw text it came from, so a
-/// match can be shown as the server wrote it.
+/// A normalised text, and where each of its bytes came from in the raw text, so a match can be
+/// shown as the server wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Normalized {
     pub text: String,
-    origin: Vec<usize>,
+    origin: SpanMap,
 }
 
 impl Normalized {
     /// The byte span of `raw` that normalised span `start..end` came from.
     pub fn raw_span(&self, start: usize, end: usize) -> (usize, usize) {
-        let raw_len = self.origin.last().copied().unwrap_or(0);
-        let raw_start = self.origin.get(start).copied().unwrap_or(raw_len);
-        let raw_end = self.origin.get(end).copied().unwrap_or(raw_len);
-        (raw_start, raw_end.max(raw_start))
+        self.origin.raw_span(start, end)
+    }
+
+    /// How many runs the map back to the raw text holds; at most one per raw character.
+    pub fn origin_runs(&self) -> usize {
+        self.origin.runs.len()
+    }
+}
+
+/// Where the bytes of a derived text came from in the text it was derived from, as runs: ASCII
+/// copied one for one is one run however long, and every other character is one run for all
+/// the bytes it became. Offsets always fall on the source's character boundaries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpanMap {
+    runs: Vec<Run>,
+    source_len: usize,
+    derived_len: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    /// First derived byte of the run.
+    out: usize,
+    /// Source offset of that byte.
+    source: usize,
+    /// Whether the run is ASCII copied byte for byte (offsets advance together) rather than
+    /// the bytes of one source character (all of them map to its start).
+    copied: bool,
+}
+
+impl SpanMap {
+    /// Record that derived bytes from `out` on come from the source character at `source`;
+    /// `copied` when that character is one ASCII byte that became one byte.
+    pub fn record(&mut self, out: usize, source: usize, copied: bool) {
+        if let Some(last) = self.runs.last() {
+            let continues = if copied {
+                last.copied && last.source + (out - last.out) == source
+            } else {
+                !last.copied && last.source == source
+            };
+            if continues {
+                return;
+            }
+        }
+        self.runs.push(Run {
+            out,
+            source,
+            copied,
+        });
+    }
+
+    /// Close the map: derived offsets from `derived_len` on map to the source's end.
+    pub fn finish(&mut self, derived_len: usize, source_len: usize) {
+        self.derived_len = derived_len;
+        self.source_len = source_len;
+    }
+
+    /// The source offset derived byte `at` came from; `at` at or past the end maps to the
+    /// source's end.
+    fn source_of(&self, at: usize) -> usize {
+        if at >= self.derived_len {
+            return self.source_len;
+        }
+        let index = self.runs.partition_point(|r| r.out <= at);
+        match index.checked_sub(1).and_then(|i| self.runs.get(i)) {
+            Some(run) if run.copied => run.source + (at - run.out),
+            Some(run) => run.source,
+            None => 0,
+        }
+    }
+
+    /// The source span that derived span `start..end` came from.
+    pub fn raw_span(&self, start: usize, end: usize) -> (usize, usize) {
+        let from = self.source_of(start);
+        let to = self.source_of(end);
+        (from, to.max(from))
     }
 }
 
@@ -29,44 +103,82 @@ pub fn normalize(raw: &str) -> String {
     normalize_mapped(raw).text
 }
 
+/// How many times its raw length a character may grow to. NFKC spells a few characters as
+/// whole phrases (U+FDFA is 18 letters); they stay as written, so a text of them cannot grow
+/// the normalised text past this multiple of the raw one. No rule reads those phrases.
+pub const MAX_GROWTH: usize = 4;
+
 /// `normalize`, keeping where each byte came from. NFKC is applied a character at a time, which
 /// differs from whole-string NFKC only for combining sequences that compose.
 pub fn normalize_mapped(raw: &str) -> Normalized {
-    let mut text = String::with_capacity(raw.len());
-    let mut origin = Vec::with_capacity(raw.len() + 1);
-    let mut pending_space: Option<usize> = None;
-    let push = |c: char, at: usize, text: &mut String, origin: &mut Vec<usize>| {
-        if c.is_ascii() {
-            text.push(c.to_ascii_lowercase());
-        } else {
-            text.extend(c.to_lowercase());
-        }
-        origin.resize(text.len(), at);
+    let mut folder = Folder {
+        text: String::with_capacity(raw.len()),
+        origin: SpanMap::default(),
+        pending_space: None,
     };
+    let mut compatible = String::new();
     for (at, raw_char) in raw.char_indices() {
-        let mut one = |c: char| {
-            if is_invisible(c) {
-                return;
-            }
-            if c.is_whitespace() || c.is_control() {
-                if !text.is_empty() && pending_space.is_none() {
-                    pending_space = Some(at);
-                }
-                return;
-            }
-            if let Some(space_at) = pending_space.take() {
-                push(' ', space_at, &mut text, &mut origin);
-            }
-            push(fold_punctuation(c), at, &mut text, &mut origin);
-        };
         if raw_char.is_ascii() {
-            one(raw_char);
+            folder.fold(raw_char, at, true);
+            continue;
+        }
+        compatible.clear();
+        // Lower-cased here so the bound holds for the bytes actually written.
+        compatible.extend(
+            std::iter::once(raw_char)
+                .nfkc()
+                .flat_map(char::to_lowercase),
+        );
+        if compatible.len() > MAX_GROWTH * raw_char.len_utf8() {
+            folder.fold(raw_char, at, false);
         } else {
-            std::iter::once(raw_char).nfkc().for_each(&mut one);
+            for c in compatible.chars() {
+                folder.fold(c, at, false);
+            }
         }
     }
-    origin.push(raw.len());
-    Normalized { text, origin }
+    let mut origin = folder.origin;
+    origin.finish(folder.text.len(), raw.len());
+    Normalized {
+        text: folder.text,
+        origin,
+    }
+}
+
+/// The normalised text as it is built.
+struct Folder {
+    text: String,
+    origin: SpanMap,
+    /// Where the whitespace run not yet written as one space started.
+    pending_space: Option<usize>,
+}
+
+impl Folder {
+    /// Append character `c`, which came from the raw character at `at`; `ascii` when that raw
+    /// character is `c` itself and one byte.
+    fn fold(&mut self, c: char, at: usize, ascii: bool) {
+        if is_invisible(c) {
+            return;
+        }
+        if c.is_whitespace() || c.is_control() {
+            if !self.text.is_empty() && self.pending_space.is_none() {
+                self.pending_space = Some(at);
+            }
+            return;
+        }
+        if let Some(space_at) = self.pending_space.take() {
+            // One byte, so it continues a run of copied ASCII when the offsets line up.
+            self.origin.record(self.text.len(), space_at, true);
+            self.text.push(' ');
+        }
+        let c = fold_punctuation(c);
+        self.origin.record(self.text.len(), at, ascii);
+        if c.is_ascii() {
+            self.text.push(c.to_ascii_lowercase());
+        } else {
+            self.text.extend(c.to_lowercase());
+        }
+    }
 }
 
 /// Typographic quotes and dashes become their ASCII forms, so rules write `don't` once.
@@ -265,6 +377,36 @@ mod tests {
         let start = normalized.text.find("ignore").unwrap();
         let (from, to) = normalized.raw_span(start, start + "ignore all".len());
         assert_eq!(&raw[from..to], "ＩＧＮＯＲＥ\u{200B} All");
+    }
+
+    #[test]
+    fn a_text_of_long_ligatures_stays_within_bounds() {
+        // U+FDFA is 3 bytes whose NFKC form is 33: before the bound, 8 MB of it made 88 MB of
+        // text and an offset of 8 bytes for each of those bytes.
+        let raw = "\u{FDFA}".repeat(8 * 1024 * 1024 / 3);
+        let normalized = normalize_mapped(&raw);
+        assert!(normalized.text.len() <= MAX_GROWTH * raw.len());
+        assert!(normalized.text.capacity() <= MAX_GROWTH * raw.len());
+        assert!(normalized.origin_runs() <= raw.chars().count());
+        let (from, to) = normalized.raw_span(3, 6);
+        assert_eq!((from, to), (3, 6));
+    }
+
+    #[test]
+    fn ascii_maps_back_in_one_run() {
+        let raw = "Read   the FILE\tnow, then ＳＥＮＤ it";
+        let normalized = normalize_mapped(raw);
+        assert_eq!(normalized.text, "read the file now, then send it");
+        for word in ["read", "file", "now,", "send", "it"] {
+            let start = normalized.text.find(word).unwrap();
+            let (from, to) = normalized.raw_span(start, start + word.len());
+            assert_eq!(normalize(&raw[from..to]), word, "{word}");
+        }
+        assert!(
+            normalized.origin_runs() < 12,
+            "{}",
+            normalized.origin_runs()
+        );
     }
 
     #[test]
