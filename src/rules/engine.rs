@@ -1,9 +1,10 @@
 //! The rule engine: runs every text rule over every text of every capture, in parallel, and
-//! turns matches into findings. Texts are normalised once; encoded runs are decoded and
-//! scanned again. It reads captures and rules and nothing else.
+//! turns matches into findings. Texts are normalised once; encoded runs are decoded, and
+//! disguises undone, and scanned again. It reads captures and rules and nothing else.
 
 use super::matcher::{Matcher, MatcherError};
 use super::normalize::{decode_runs, identifier_words, normalize_mapped};
+use super::reveal::{Revealed, reveal};
 use super::text::{Text, capture_texts};
 use super::{Rule, RuleSet, checks};
 use crate::capture::Capture;
@@ -54,24 +55,48 @@ impl Engine {
         findings
     }
 
-    /// Every finding of every text rule on one text, and on what its encoded runs decode to.
+    /// Every finding of every text rule on one text, on what its encoded runs decode to, and on
+    /// the text with its disguises undone.
     pub fn scan_text(&self, server: &str, text: &Text, location: Option<Location>) -> Vec<Finding> {
-        let mut findings = self.match_text(server, text, &location);
+        let mut findings = self.match_text(server, text, None, &location);
         for decoded in decode_runs(&text.value) {
             let hidden = Text {
                 field: format!("{} ({}-decoded)", text.field, decoded.encoding.as_str()),
                 value: decoded.text,
                 ..text.clone()
             };
-            findings.extend(self.match_text(server, &hidden, &location));
+            findings.extend(self.match_text(server, &hidden, None, &location));
+        }
+        if let Some(revealed) = reveal(&text.value) {
+            let disguised = Text {
+                field: format!("{} ({}-decoded)", text.field, revealed.label()),
+                ..text.clone()
+            };
+            // A rule the plain text already fired adds nothing when it fires again.
+            let fresh: Vec<Finding> = self
+                .match_text(server, &disguised, Some(&revealed), &location)
+                .into_iter()
+                .filter(|f| !findings.iter().any(|known| known.rule_id == f.rule_id))
+                .collect();
+            findings.extend(fresh);
         }
         findings
     }
 
-    fn match_text(&self, server: &str, text: &Text, location: &Option<Location>) -> Vec<Finding> {
+    /// The findings on `text`, or, given `revealed`, on it with its disguises undone; evidence
+    /// is always cut from the text as written. Named checks read the text as written, so they
+    /// run on the plain pass only.
+    fn match_text(
+        &self,
+        server: &str,
+        text: &Text,
+        revealed: Option<&Revealed>,
+        location: &Option<Location>,
+    ) -> Vec<Finding> {
+        let read = revealed.map_or(text.value.as_str(), |r| r.text.as_str());
         // Names are matched as the words they are made of and shown whole.
-        let words = identifier_words(&text.value);
-        let normalized = normalize_mapped(words.as_deref().unwrap_or(&text.value));
+        let words = identifier_words(read);
+        let normalized = normalize_mapped(words.as_deref().unwrap_or(read));
         let mut findings = Vec::new();
         for m in self.matcher.matches(&normalized.text) {
             let rule = &self.rules[m.rule];
@@ -82,11 +107,16 @@ impl Engine {
                     Some(_) => text.value.clone(),
                     None => {
                         let (start, end) = normalized.raw_span(m.start, m.end);
+                        let (start, end) =
+                            revealed.map_or((start, end), |r| r.raw_span(start, end));
                         around(&text.value, start, end)
                     }
                 };
                 findings.push(self.finding(rule, server, text, &evidence, location));
             }
+        }
+        if revealed.is_some() {
+            return findings;
         }
         for rule in &self.rules {
             let Some(check) = &rule.check else { continue };

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod engine;
 pub mod matcher;
 pub mod normalize;
+pub mod reveal;
 pub mod shadowing;
 pub mod text;
 pub mod unnamed;
