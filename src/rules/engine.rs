@@ -106,7 +106,7 @@ impl Engine {
                 let evidence = match words {
                     Some(_) => text.value.clone(),
                     None => {
-                        let (start, end) = normalized.raw_span(m.start, m.end);
+                        let (start, end) = normalized.raw_span(read, m.start, m.end);
                         let (start, end) =
                             revealed.map_or((start, end), |r| r.raw_span(start, end));
                         around(&text.value, start, end)

@@ -17,9 +17,12 @@ pub struct Normalized {
 }
 
 impl Normalized {
-    /// The byte span of `raw` that normalised span `start..end` came from.
-    pub fn raw_span(&self, start: usize, end: usize) -> (usize, usize) {
-        self.origin.raw_span(start, end)
+    /// The byte span of `raw`, the text this was normalised from, that normalised span
+    /// `start..end` came from. A regex over bytes may end inside a character; the span is cut
+    /// at the raw text's character boundaries.
+    pub fn raw_span(&self, raw: &str, start: usize, end: usize) -> (usize, usize) {
+        let (from, to) = self.origin.raw_span(start, end);
+        (char_start(raw, from), char_start(raw, to))
     }
 
     /// How many runs the map back to the raw text holds; at most one per raw character.
@@ -28,11 +31,10 @@ impl Normalized {
     }
 }
 
-/// Where the bytes of a derived text came from in the text it was derived from, as runs: bytes
-/// copied one for one are one run however long, and every other character is one run for all
-/// the bytes it became. A derived text that may be asked about offsets inside a character (a
-/// regex over bytes can end there) copies only ASCII, so every answer is a character boundary
-/// of the source.
+/// Where the bytes of a derived text came from in the text it was derived from, as runs: a
+/// stretch of characters each written as a character of the same length is one run however
+/// long, and every other character is one run for all the bytes it became. An offset inside a
+/// character maps inside a character; callers that may ask one cut at the source's boundaries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpanMap {
     runs: Vec<Run>,
@@ -46,14 +48,14 @@ struct Run {
     out: usize,
     /// Source offset of that byte.
     source: usize,
-    /// Whether the run is bytes copied one for one (offsets advance together) rather than the
-    /// bytes of one source character (all of them map to its start).
+    /// Whether the run's offsets advance together with the source's (each character written
+    /// as one of the same length) rather than all mapping to one source character's start.
     copied: bool,
 }
 
 impl SpanMap {
     /// Record that derived bytes from `out` on come from the source character at `source`;
-    /// `copied` when its bytes were copied as they are.
+    /// `copied` when it was written as one character of its own length.
     pub fn record(&mut self, out: usize, source: usize, copied: bool) {
         if let Some(last) = self.runs.last() {
             let continues = if copied {
@@ -100,6 +102,15 @@ impl SpanMap {
     }
 }
 
+/// `at`, or the start of the character of `text` it falls inside.
+fn char_start(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// Fold a text into the form every matcher reads.
 pub fn normalize(raw: &str) -> String {
     normalize_mapped(raw).text
@@ -121,7 +132,7 @@ pub fn normalize_mapped(raw: &str) -> Normalized {
     let mut compatible = String::new();
     for (at, raw_char) in raw.char_indices() {
         if raw_char.is_ascii() {
-            folder.fold(raw_char, at, true);
+            folder.fold(raw_char, at, Some(1));
             continue;
         }
         compatible.clear();
@@ -131,11 +142,16 @@ pub fn normalize_mapped(raw: &str) -> Normalized {
                 .nfkc()
                 .flat_map(char::to_lowercase),
         );
-        if compatible.len() > MAX_GROWTH * raw_char.len_utf8() {
-            folder.fold(raw_char, at, false);
-        } else {
-            for c in compatible.chars() {
-                folder.fold(c, at, false);
+        let mut chars = compatible.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => folder.fold(c, at, Some(raw_char.len_utf8())),
+            _ if compatible.len() > MAX_GROWTH * raw_char.len_utf8() => {
+                folder.fold(raw_char, at, Some(raw_char.len_utf8()));
+            }
+            _ => {
+                for c in compatible.chars() {
+                    folder.fold(c, at, None);
+                }
             }
         }
     }
@@ -156,9 +172,9 @@ struct Folder {
 }
 
 impl Folder {
-    /// Append character `c`, which came from the raw character at `at`; `ascii` when that raw
-    /// character is `c` itself and one byte.
-    fn fold(&mut self, c: char, at: usize, ascii: bool) {
+    /// Append character `c`, which came from the raw character at `at`; `alone` is that raw
+    /// character's length when `c` is all it became.
+    fn fold(&mut self, c: char, at: usize, alone: Option<usize>) {
         if is_invisible(c) {
             return;
         }
@@ -174,12 +190,14 @@ impl Folder {
             self.text.push(' ');
         }
         let c = fold_punctuation(c);
-        self.origin.record(self.text.len(), at, ascii);
+        let out = self.text.len();
         if c.is_ascii() {
             self.text.push(c.to_ascii_lowercase());
         } else {
             self.text.extend(c.to_lowercase());
         }
+        let copied = alone == Some(self.text.len() - out);
+        self.origin.record(out, at, copied);
     }
 }
 
@@ -382,7 +400,7 @@ mod tests {
         let normalized = normalize_mapped(raw);
         assert_eq!(normalized.text, "say ignore all");
         let start = normalized.text.find("ignore").unwrap();
-        let (from, to) = normalized.raw_span(start, start + "ignore all".len());
+        let (from, to) = normalized.raw_span(raw, start, start + "ignore all".len());
         assert_eq!(&raw[from..to], "ＩＧＮＯＲＥ\u{200B} All");
     }
 
@@ -394,8 +412,9 @@ mod tests {
         let normalized = normalize_mapped(&raw);
         assert!(normalized.text.len() <= MAX_GROWTH * raw.len());
         assert!(normalized.text.capacity() <= MAX_GROWTH * raw.len());
-        assert!(normalized.origin_runs() <= raw.chars().count());
-        let (from, to) = normalized.raw_span(3, 6);
+        // Each character is written as itself, so the map back is one run.
+        assert_eq!(normalized.origin_runs(), 1);
+        let (from, to) = normalized.raw_span(&raw, 3, 6);
         assert_eq!((from, to), (3, 6));
     }
 
@@ -406,7 +425,7 @@ mod tests {
         assert_eq!(normalized.text, "read the file now, then send it");
         for word in ["read", "file", "now,", "send", "it"] {
             let start = normalized.text.find(word).unwrap();
-            let (from, to) = normalized.raw_span(start, start + word.len());
+            let (from, to) = normalized.raw_span(raw, start, start + word.len());
             assert_eq!(normalize(&raw[from..to]), word, "{word}");
         }
         assert!(
@@ -414,6 +433,10 @@ mod tests {
             "{}",
             normalized.origin_runs()
         );
+        // A byte regex may end inside a character: the span is cut at the raw text's boundaries.
+        let cjk = "读取日志";
+        let normalized = normalize_mapped(cjk);
+        assert_eq!(normalized.raw_span(cjk, 1, 4), (0, 3));
     }
 
     #[test]

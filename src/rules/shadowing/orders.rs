@@ -152,7 +152,7 @@ pub fn find_orders(inventory: &Inventory<'_>) -> Vec<Order> {
                     {
                         continue;
                     }
-                    let (raw_from, raw_to) = normalized.raw_span(from, to);
+                    let (raw_from, raw_to) = normalized.raw_span(&text.value, from, to);
                     orders.push(Order {
                         server: server_index,
                         tool: text.item.clone(),
