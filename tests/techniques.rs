@@ -55,7 +55,10 @@ fn every_attack_is_flagged() {
     for file in fixtures("attacks") {
         let (names, found) = serious_findings(&file);
         let missed: Vec<&String> = names.iter().filter(|n| !found.contains_key(*n)).collect();
-        assert!(missed.is_empty(), "attacks of {file} not flagged: {missed:?}");
+        assert!(
+            missed.is_empty(),
+            "attacks of {file} not flagged: {missed:?}"
+        );
     }
 }
 
@@ -63,6 +66,9 @@ fn every_attack_is_flagged() {
 fn honest_tools_stay_quiet() {
     for file in fixtures("honest") {
         let (_, found) = serious_findings(&file);
-        assert!(found.is_empty(), "honest tools of {file} flagged: {found:?}");
+        assert!(
+            found.is_empty(),
+            "honest tools of {file} flagged: {found:?}"
+        );
     }
 }

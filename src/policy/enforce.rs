@@ -131,7 +131,7 @@ impl<'a> Subject<'a> {
             Launch::Container { docker_run, .. } => {
                 docker_run.image.as_ref().map(|i| Subject::Image(&i.text))
             }
-            Launch::Host { command, args } => {
+            Launch::Host { command, args, .. } => {
                 let (program, spec) = host_package(command, args);
                 Some(Subject::Host {
                     program,
