@@ -215,7 +215,7 @@ pub fn read_capture(path: &Path, server: Option<&str>) -> Result<Capture, Captur
         });
     }
     let bytes = crate::input::read_capped(path, MAX_CAPTURE_BYTES).map_err(read_error)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|source| CaptureError::Json {
+    let value = crate::json::parse_document(&bytes).map_err(|source| CaptureError::Json {
         path: path.to_path_buf(),
         source,
     })?;
@@ -451,6 +451,22 @@ mod tests {
         let read = read_capture(&written[0], None).unwrap();
         assert_eq!(read.server, "github");
         assert_eq!(read.tools.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_capture_read_live_reads_back_from_its_file() {
+        // Deeper than serde_json's own limit, and a number past f64: both taken live.
+        let deep = format!("{}1e400{}", "[".repeat(300), "]".repeat(300));
+        let line =
+            format!(r#"{{"tools": [{{"name": "deep", "inputSchema": {{"default": {deep}}}}}]}}"#);
+        let live = crate::json::parse_line(line.as_bytes()).unwrap();
+        let capture = parse(live).unwrap();
+        let dir = std::env::temp_dir().join(format!("mcp-audit-deep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let written = write_captures(&dir, std::slice::from_ref(&capture), &[]).unwrap();
+        let path = written.into_iter().next().unwrap().unwrap();
+        assert_eq!(read_capture(&path, None).unwrap().tools, capture.tools);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -363,7 +363,8 @@ impl Lockfile {
             path: path.to_string(),
             problem,
         };
-        let value: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        let value =
+            crate::json::parse_document(text.as_bytes()).map_err(|e| corrupt(e.to_string()))?;
         let version = value
             .get("version")
             .and_then(Value::as_u64)
