@@ -97,10 +97,10 @@ pub fn ignored_policies(
                 "nested policy ignored; the root policy {} governs every config of the run",
                 policy.shown
             );
-            let finding = rules.finding(IGNORED_POLICY, "", message)?;
-            Some(finding.location(Some(crate::finding::Location::file(
-                path.display().to_string(),
-            ))))
+            // Like other findings about a file rather than a server, it is named by the file.
+            let shown = path.display().to_string();
+            let finding = rules.finding(IGNORED_POLICY, &shown, message)?;
+            Some(finding.location(Some(crate::finding::Location::file(shown))))
         })
         .collect()
 }
