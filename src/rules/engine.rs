@@ -85,7 +85,8 @@ impl Engine {
                         around(&text.value, start, end)
                     }
                 };
-                findings.push(self.finding(rule, server, text, &evidence, location));
+                let message = signal_message(rule, &m.signals);
+                findings.push(self.finding(rule, server, text, &evidence, location, message));
             }
         }
         for rule in &self.rules {
@@ -93,7 +94,8 @@ impl Engine {
             if rule.reads(text.kind)
                 && let Some(evidence) = checks::run(check, text)
             {
-                findings.push(self.finding(rule, server, text, &evidence, location));
+                let message = rule.summary.clone();
+                findings.push(self.finding(rule, server, text, &evidence, location, message));
             }
         }
         findings
@@ -106,6 +108,7 @@ impl Engine {
         text: &Text,
         evidence: &str,
         location: &Option<Location>,
+        message: String,
     ) -> Finding {
         Finding::new(FindingSpec {
             rule_id: &rule.id,
@@ -113,13 +116,28 @@ impl Engine {
             severity: rule.severity,
             confidence: rule.confidence,
             server,
-            message: rule.summary.clone(),
+            message,
         })
         .tool(text.item.as_deref())
         .field(&text.field)
         .evidence(evidence)
         .location(location.clone())
     }
+}
+
+/// A finding's message: the rule's summary, and for a detector the signals that fired, so a
+/// reviewer sees why.
+fn signal_message(rule: &Rule, fired: &[usize]) -> String {
+    let signals = rule.pattern.iter().flat_map(|p| &p.signals);
+    let names: Vec<&str> = signals
+        .enumerate()
+        .filter(|(i, _)| fired.contains(i))
+        .map(|(_, s)| s.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return rule.summary.clone();
+    }
+    format!("{} (signals: {})", rule.summary, names.join(", "))
 }
 
 /// The matched span with a little context, cut at character boundaries.
