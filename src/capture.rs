@@ -2,6 +2,7 @@
 //! identity, protocol), and its file: read and written. It holds the server's JSON as it came;
 //! interpreting that JSON is the rules' job, not this module's.
 
+use crate::config::secrets;
 use crate::finding::visible_whole;
 use crate::output::{OutputError, replace_file};
 use serde::{Deserialize, Serialize};
@@ -109,7 +110,8 @@ fn visible_path(path: &Path) -> String {
 
 /// Write each capture to `dir` as `SERVER.json` (the name made safe and short enough for a
 /// file name; a second server of the same name gets `SERVER-2.json`), creating `dir` when
-/// missing. Each file is written whole or not at all, and on its own: in the captures' order,
+/// missing. Secrets in any of its texts are redacted, as in every other file the tool writes (so
+/// a tool that held one hashes differently from the live one). Each file is written whole or not at all, and on its own: in the captures' order,
 /// the path written or why it could not be, so one failure loses no other capture. No file
 /// replaces one of `inputs`.
 pub fn write_captures(
@@ -138,12 +140,28 @@ pub fn write_captures(
 }
 
 fn write_capture(path: &Path, capture: &Capture, inputs: &[PathBuf]) -> Result<(), CaptureError> {
-    let mut text = serde_json::to_string_pretty(capture).map_err(|source| CaptureError::Json {
+    let json_error = |source| CaptureError::Json {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let value = serde_json::to_value(capture).map_err(json_error)?;
+    let mut text = serde_json::to_string_pretty(&redacted(value)).map_err(json_error)?;
     text.push('\n');
     Ok(replace_file(path, text.as_bytes(), inputs)?)
+}
+
+/// A JSON value with every secret in its strings and keys redacted.
+fn redacted(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(secrets::redact_text(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(redacted).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (secrets::redact_text(&key), redacted(value)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The longest stem kept of a server name, in bytes: with the hash, the suffix and the
@@ -197,7 +215,7 @@ pub fn read_capture(path: &Path, server: Option<&str>) -> Result<Capture, Captur
         });
     }
     let bytes = crate::input::read_capped(path, MAX_CAPTURE_BYTES).map_err(read_error)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|source| CaptureError::Json {
+    let value = crate::json::parse_document(&bytes).map_err(|source| CaptureError::Json {
         path: path.to_path_buf(),
         source,
     })?;
@@ -433,6 +451,44 @@ mod tests {
         let read = read_capture(&written[0], None).unwrap();
         assert_eq!(read.server, "github");
         assert_eq!(read.tools.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_capture_read_live_reads_back_from_its_file() {
+        // Deeper than serde_json's own limit, and a number past f64: both taken live.
+        let deep = format!("{}1e400{}", "[".repeat(300), "]".repeat(300));
+        let line =
+            format!(r#"{{"tools": [{{"name": "deep", "inputSchema": {{"default": {deep}}}}}]}}"#);
+        let live = crate::json::parse_line(line.as_bytes()).unwrap();
+        let capture = parse(live).unwrap();
+        let dir = std::env::temp_dir().join(format!("mcp-audit-deep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let written = write_captures(&dir, std::slice::from_ref(&capture), &[]).unwrap();
+        let path = written.into_iter().next().unwrap().unwrap();
+        assert_eq!(read_capture(&path, None).unwrap().tools, capture.tools);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_saved_capture_holds_no_secret_the_server_showed() {
+        let dir = std::env::temp_dir().join(format!("mcp-audit-secret-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let token = "ghp_0123456789abcdefABCDEF0123456789abcd";
+        let capture = Capture {
+            server: "echo".into(),
+            tools: vec![
+                json!({"name": "env", "description": format!("GITHUB_TOKEN={token}"),
+                "inputSchema": {"properties": {"auth": {"default": format!("Bearer {token}")}}}}),
+            ],
+            instructions: Some(format!("use https://user:{token}@git.example/x")),
+            ..Capture::default()
+        };
+        let written = write_captures(&dir, &[capture], &[]).unwrap();
+        let path = written.into_iter().next().unwrap().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(&token[8..]), "{text}");
+        assert_eq!(read_capture(&path, None).unwrap().tools[0]["name"], "env");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod config;
 pub mod finding;
 pub mod input;
+pub mod json;
 pub mod lockfile;
 pub mod output;
 pub mod policy;

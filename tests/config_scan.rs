@@ -396,6 +396,32 @@ fn tools_files_alone_search_no_directory() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `cmd /c`, `sh -c`, `sudo`, `wsl`, `env` in front of a container run hide nothing: the options
+/// inside are linted, located on the words that carry them.
+#[test]
+fn a_launcher_hides_no_container_option() {
+    let run = scan(&["fixtures/configs/lint/launchers"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_problems(
+        &run,
+        &[
+            ("windows-wrapped", "MCP320", "critical"),
+            ("shell-wrapped", "MCP322", "critical"),
+            ("as-root", "MCP342", "high"),
+            ("as-root", "MCP325", "high"),
+            ("through-wsl", "MCP332", "medium"),
+            ("through-env", "MCP322", "critical"),
+        ],
+    );
+    let servers = run.report["servers"].as_array().expect("servers");
+    assert!(
+        servers.iter().all(|s| s["launch"]
+            .as_str()
+            .is_some_and(|l| l.contains("container acme/files:1.4.2"))),
+        "every server is a container: {servers:?}"
+    );
+}
+
 #[test]
 fn a_decoy_key_hides_no_server_and_is_reported_on_the_file() {
     let run = scan(&["fixtures/configs/decoy"]);

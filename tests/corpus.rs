@@ -11,6 +11,7 @@ use mcp_audit::finding::Severity;
 use mcp_audit::rules::RuleSet;
 use mcp_audit::rules::engine::Engine;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Techniques that need a second server to see; the shadowing rules' job, not counted here.
@@ -27,6 +28,21 @@ fn flagged(engine: &Engine, record: &Value) -> bool {
         .scan(&[capture])
         .iter()
         .any(|f| f.severity >= Severity::Medium)
+}
+
+/// Caught and total records per value of `key` (`technique`, or `source` by repository).
+fn recall_by(records: &[Value], missed: &[&str], key: &str) -> BTreeMap<String, (usize, usize)> {
+    let mut counts = BTreeMap::<String, (usize, usize)>::new();
+    for record in records {
+        let value = record[key].as_str().unwrap_or("?");
+        let name = value.split('@').next().unwrap_or(value).to_string();
+        let entry = counts.entry(name).or_default();
+        entry.1 += 1;
+        if !missed.contains(&record["id"].as_str().unwrap_or("?")) {
+            entry.0 += 1;
+        }
+    }
+    counts
 }
 
 #[test]
@@ -63,6 +79,14 @@ fn corpus_recall_and_false_positive_rate() {
         benign.len()
     );
     println!("missed: {missed:?}\nfalse positives: {false_positives:?}");
+    // The rules' weights and thresholds are written by hand, not fitted, so the figure for a
+    // source left out equals its figure here: these lines show how each source and technique
+    // fares on its own.
+    for key in ["source", "technique"] {
+        for (name, (caught, total)) in recall_by(&malicious, &missed, key) {
+            println!("  {key} {name}: {caught}/{total}");
+        }
+    }
     assert!(recall >= 0.85, "recall {recall:.3} is below 0.85");
     assert!(
         fp_rate <= 0.01,

@@ -249,7 +249,7 @@ fn docker_seeds() -> Vec<Vec<u8>> {
         .iter()
         .flat_map(|file| &file.servers)
         .filter_map(|server| match &server.launch {
-            Launch::Container { command, args, .. } | Launch::Host { command, args } => {
+            Launch::Container { command, args, .. } | Launch::Host { command, args, .. } => {
                 let words: Vec<&str> = std::iter::once(command.value.as_str())
                     .chain(args.iter().map(|a| a.value.as_str()))
                     .collect();
@@ -262,6 +262,8 @@ fn docker_seeds() -> Vec<Vec<u8>> {
         b"podman\0--log-level=debug\0run\0-it\0--rm\0-eA=b\0--mount=type=bind,src=/,dst=/h\0i\0--x"
             .to_vec(),
     );
+    seeds.push(b"sudo\0-E\0env\0A=1\0sh\0-c\0cd / && wsl -e nerdctl run -v //:/h i\0x".to_vec());
+    seeds.push(b"cmd\0/c\0\"C:\\Program Files\\docker.exe\" run --net=container:a i".to_vec());
     seeds
 }
 

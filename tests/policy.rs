@@ -724,11 +724,12 @@ fn a_nested_policy_never_overrides_the_repository_roots() {
             .filter_map(|f| f["server"].as_str())
             .collect();
         assert_eq!(denied, ["time"], "{args:?}: {}", run.report["findings"]);
-        let nested: Vec<&str> = findings
+        let nested: Vec<(&str, &str)> = findings
             .iter()
             .filter(|f| f["rule_id"] == "MCP720")
-            .filter_map(|f| f["location"]["path"].as_str())
+            .filter_map(|f| f["location"]["path"].as_str().zip(f["server"].as_str()))
             .collect();
-        assert_eq!(nested, ["docs/mcp-audit.toml"], "{args:?}");
+        let file = "docs/mcp-audit.toml";
+        assert_eq!(nested, [(file, file)], "{args:?}: named by the file");
     }
 }

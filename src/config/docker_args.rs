@@ -10,6 +10,8 @@ use serde::Serialize;
 pub enum Runtime {
     Docker,
     Podman,
+    /// containerd's Docker-compatible command line: Docker's `run` options, its own globals.
+    Nerdctl,
 }
 
 impl Runtime {
@@ -20,6 +22,7 @@ impl Runtime {
         match base {
             "docker" => Some(Runtime::Docker),
             "podman" => Some(Runtime::Podman),
+            "nerdctl" => Some(Runtime::Nerdctl),
             _ => None,
         }
     }
@@ -28,6 +31,7 @@ impl Runtime {
         match self {
             Runtime::Docker => "docker",
             Runtime::Podman => "podman",
+            Runtime::Nerdctl => "nerdctl",
         }
     }
 }
@@ -266,9 +270,12 @@ fn skip_global_options(runtime: Runtime, args: &[String]) -> Option<usize> {
 /// Which runtimes accept a flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Accepts {
+    /// Every runtime.
     Both,
+    /// Docker, and nerdctl, which takes Docker's options.
     Docker,
     Podman,
+    Nerdctl,
 }
 
 impl Accepts {
@@ -276,8 +283,9 @@ impl Accepts {
         matches!(
             (self, runtime),
             (Accepts::Both, _)
-                | (Accepts::Docker, Runtime::Docker)
+                | (Accepts::Docker, Runtime::Docker | Runtime::Nerdctl)
                 | (Accepts::Podman, Runtime::Podman)
+                | (Accepts::Nerdctl, Runtime::Nerdctl)
         )
     }
 }
@@ -324,9 +332,9 @@ fn find_short(runtime: Runtime, table: &[Flag], c: char) -> Option<&Flag> {
         .find(|f| f.accepts.includes(runtime) && f.short == Some(c))
 }
 
-use Accepts::{Both, Docker, Podman};
+use Accepts::{Both, Docker, Nerdctl, Podman};
 
-/// Options of `docker run` (Docker 28) and `podman run` (Podman 5).
+/// Options of `docker run` (Docker 28), `podman run` (Podman 5) and `nerdctl run` (nerdctl 2).
 const RUN_FLAGS: &[Flag] = &[
     value("add-host", None, Both),
     value("annotation", None, Both),
@@ -496,6 +504,14 @@ const RUN_FLAGS: &[Flag] = &[
     value("volume-driver", None, Docker),
     value("volumes-from", None, Both),
     value("workdir", Some('w'), Both),
+    value("verify", None, Nerdctl),
+    value("cosign-key", None, Nerdctl),
+    value("cosign-certificate-identity", None, Nerdctl),
+    value("cosign-certificate-identity-regexp", None, Nerdctl),
+    value("cosign-certificate-oidc-issuer", None, Nerdctl),
+    value("cosign-certificate-oidc-issuer-regexp", None, Nerdctl),
+    value("ipfs-address", None, Nerdctl),
+    value("snapshotter", None, Nerdctl),
 ];
 
 /// Options of the runtimes themselves, written before the subcommand.
@@ -537,6 +553,18 @@ const GLOBAL_FLAGS: &[Flag] = &[
     boolean("transient-store", None, Podman),
     value("url", None, Podman),
     value("volumepath", None, Podman),
+    value("address", Some('a'), Nerdctl),
+    value("namespace", Some('n'), Nerdctl),
+    value("snapshotter", None, Nerdctl),
+    value("cni-path", None, Nerdctl),
+    value("cni-netconfpath", None, Nerdctl),
+    value("data-root", None, Nerdctl),
+    value("cgroup-manager", None, Nerdctl),
+    boolean("insecure-registry", None, Nerdctl),
+    value("hosts-dir", None, Nerdctl),
+    boolean("experimental", None, Nerdctl),
+    value("host-gateway-ip", None, Nerdctl),
+    boolean("debug-full", None, Nerdctl),
 ];
 
 #[cfg(test)]

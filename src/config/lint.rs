@@ -4,6 +4,7 @@
 //! come from `rules/config.yaml`; this module only decides whether a rule applies.
 
 use super::docker_args::{DockerRun, RunOption};
+use super::launcher::{Launcher, program_name};
 use super::{ConfigFile, Launch, Located, Server, Setting, secrets};
 use crate::finding::{Finding, Location};
 use crate::rules::RuleSet;
@@ -27,8 +28,10 @@ pub const CONFINEMENT_DISABLED: &str = "MCP328";
 pub const HOST_DEVICE: &str = "MCP329";
 pub const CONTAINER_HARDENING_MISSING: &str = "MCP330";
 pub const RUN_ARGUMENTS_INVALID: &str = "MCP331";
+pub const OTHER_CONTAINER_JOINED: &str = "MCP332";
 pub const HOST_EXECUTION: &str = "MCP340";
 pub const REMOTE_SCRIPT_EXECUTION: &str = "MCP341";
+pub const STARTED_AS_ROOT: &str = "MCP342";
 pub const PLAINTEXT_HTTP_REMOTE: &str = "MCP350";
 pub const SEVERAL_SERVER_KEYS: &str = "MCP360";
 
@@ -51,8 +54,10 @@ pub const RULE_IDS: &[&str] = &[
     HOST_DEVICE,
     CONTAINER_HARDENING_MISSING,
     RUN_ARGUMENTS_INVALID,
+    OTHER_CONTAINER_JOINED,
     HOST_EXECUTION,
     REMOTE_SCRIPT_EXECUTION,
+    STARTED_AS_ROOT,
     PLAINTEXT_HTTP_REMOTE,
     SEVERAL_SERVER_KEYS,
 ];
@@ -98,9 +103,22 @@ pub fn lint_server(server: &Server, rules: &RuleSet) -> Vec<Finding> {
     lint.settings(&server.headers, "headers");
     match &server.launch {
         Launch::Container {
-            args, docker_run, ..
-        } => lint.container(args, docker_run),
-        Launch::Host { command, args } => lint.host(command, args),
+            args,
+            docker_run,
+            launchers,
+            ..
+        } => {
+            lint.launchers(launchers);
+            lint.container(args, docker_run);
+        }
+        Launch::Host {
+            command,
+            args,
+            launchers,
+        } => {
+            lint.launchers(launchers);
+            lint.host(command, args);
+        }
         Launch::Remote { url, .. } => lint.remote(url),
     }
     lint.findings
@@ -319,7 +337,7 @@ impl Lint<'_> {
             self.mount(flag, option, &source, &at(option.index));
         }
         for option in run.all("network") {
-            if value_of(option) == "host" {
+            if joins_host(value_of(option)) {
                 let message = "the container shares the host's network".to_string();
                 self.raise(
                     HOST_NETWORK,
@@ -330,9 +348,9 @@ impl Lint<'_> {
                 );
             }
         }
-        for flag in ["pid", "ipc"] {
+        for flag in ["pid", "ipc", "uts", "userns", "cgroupns"] {
             for option in run.all(flag) {
-                if value_of(option) == "host" {
+                if joins_host(value_of(option)) {
                     let message = format!(
                         "the container shares the host's {} namespace",
                         flag.to_uppercase()
@@ -346,6 +364,34 @@ impl Lint<'_> {
                     );
                 }
             }
+        }
+        for flag in ["network", "pid", "ipc"] {
+            for option in run.all(flag) {
+                if let Some(other) = value_of(option).strip_prefix("container:") {
+                    let message = format!(
+                        "the container joins the {} namespace of container `{other}`, whose confinement it takes",
+                        flag.to_uppercase()
+                    );
+                    self.raise(
+                        OTHER_CONTAINER_JOINED,
+                        &format!("docker run --{flag}"),
+                        message,
+                        &format!("--{flag} container:{other}"),
+                        &at(option.index),
+                    );
+                }
+            }
+        }
+        for option in run.all("volumes-from") {
+            let other = value_of(option);
+            let message = format!("the container mounts every volume of container `{other}`");
+            self.raise(
+                OTHER_CONTAINER_JOINED,
+                "docker run --volumes-from",
+                message,
+                &format!("--volumes-from {other}"),
+                &at(option.index),
+            );
         }
         for option in run.all("cap-add") {
             for capability in value_of(option).split(',').filter(|c| !c.is_empty()) {
@@ -465,6 +511,52 @@ impl Lint<'_> {
         }
     }
 
+    /// The launchers a command runs through: their own words are read like arguments (a script's
+    /// words are read as the command split out of it), and an elevating one is raised.
+    fn launchers(&mut self, launchers: &[Launcher]) {
+        for launcher in launchers {
+            let program = program_name(&launcher.program.value);
+            if !launcher.script {
+                self.args(&launcher.words, &[]);
+            }
+            self.download_and_run(&program, &launcher.words);
+            if ELEVATING.contains(&program.as_str()) {
+                let written = std::iter::once(&launcher.program.value)
+                    .chain(launcher.words.iter().map(|w| &w.value))
+                    .map(String::as_str);
+                let message = format!(
+                    "the server is started through `{program}`: it runs as root on the host"
+                );
+                self.raise(
+                    STARTED_AS_ROOT,
+                    "command",
+                    message,
+                    &secrets::redact_args(written).join(" "),
+                    &launcher.program.location,
+                );
+            }
+        }
+    }
+
+    /// `curl … | sh` given to a shell.
+    fn download_and_run(&mut self, program: &str, args: &[Located<String>]) {
+        if !SHELLS.contains(&program) {
+            return;
+        }
+        for arg in args {
+            if DOWNLOAD_AND_RUN.is_match(&arg.value.to_ascii_lowercase()) {
+                let message = format!("`{program}` downloads a script and runs it at every start");
+                self.raise(
+                    REMOTE_SCRIPT_EXECUTION,
+                    "args",
+                    message,
+                    &secrets::redact_text(&arg.value),
+                    &arg.location,
+                );
+            }
+        }
+    }
+
     fn host(&mut self, command: &Located<String>, args: &[Located<String>]) {
         self.args(args, &[]);
         let program = program_name(&command.value);
@@ -479,21 +571,7 @@ impl Lint<'_> {
             &shown,
             &command.location,
         );
-        if SHELLS.contains(&program.as_str()) {
-            for arg in args {
-                if DOWNLOAD_AND_RUN.is_match(&arg.value.to_ascii_lowercase()) {
-                    let message =
-                        format!("`{program}` downloads a script and runs it at every start");
-                    self.raise(
-                        REMOTE_SCRIPT_EXECUTION,
-                        "args",
-                        message,
-                        &secrets::redact_text(&arg.value),
-                        &arg.location,
-                    );
-                }
-            }
-        }
+        self.download_and_run(&program, args);
         if let Some((runner, spec)) = package_spec(&program, args)
             && !spec_is_pinned(runner, &spec.value)
         {
@@ -541,6 +619,12 @@ fn value_of(option: &RunOption) -> &str {
     option.value.as_deref().unwrap_or("")
 }
 
+/// A namespace option that joins the host's: `host`, or Podman's `ns:PATH` (a namespace file of
+/// the host's, such as `/proc/1/ns/net`).
+fn joins_host(value: &str) -> bool {
+    value == "host" || value.starts_with("ns:")
+}
+
 /// Capabilities that are known container escapes or control the host's kernel, network or files.
 const DANGEROUS_CAPABILITIES: &[&str] = &[
     "ALL",
@@ -570,6 +654,9 @@ const UNCONFINED: &[&str] = &[
     "systempaths=unconfined",
 ];
 
+/// Launchers that run their command as another user, root unless told otherwise.
+const ELEVATING: &[&str] = &["sudo", "doas", "pkexec", "run0", "gsudo"];
+
 const SHELLS: &[&str] = &[
     "sh",
     "bash",
@@ -591,18 +678,6 @@ static DOWNLOAD_AND_RUN: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("a constant pattern")
 });
-
-/// The program a command runs, without its directory or Windows extension.
-fn program_name(command: &str) -> String {
-    let base = command.rsplit(['/', '\\']).next().unwrap_or(command);
-    let lower = base.to_ascii_lowercase();
-    for suffix in [".exe", ".cmd", ".bat", ".ps1"] {
-        if let Some(stem) = lower.strip_suffix(suffix) {
-            return stem.to_string();
-        }
-    }
-    lower
-}
 
 /// An image reference's parts: `registry/repo:tag@sha256:…`.
 struct ImageReference<'a> {
@@ -659,12 +734,8 @@ const SYSTEM_DIRS: &[&str] = &[
 ];
 
 fn classify_host_path(source: &str) -> Option<HostPath> {
-    let path = source.replace('\\', "/");
-    let trimmed = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path.as_str()
-    };
+    let path = lexical_path(source);
+    let trimmed = path.as_str();
     let lower = trimmed.to_ascii_lowercase();
     let file = lower.rsplit('/').next().unwrap_or("");
     if matches!(lower.as_str(), "/var/run" | "/run")
@@ -691,8 +762,39 @@ fn classify_host_path(source: &str) -> Option<HostPath> {
         [top, _user] => matches!(top.to_ascii_lowercase().as_str(), "home" | "users"),
         [drive, users, _user] => drive.ends_with(':') && users.eq_ignore_ascii_case("users"),
         _ => false,
-    } && !trimmed.starts_with('.');
+    } && !source.starts_with('.');
     (home_alone || one_home).then_some(HostPath::Home)
+}
+
+/// A host path with its spelling folded, as the kernel resolves it: `\` as `/`, empty and `.`
+/// components dropped, `..` applied, and `/proc/PID/root` (the root of a process, the host's
+/// own for PID 1) read as `/`. No file is looked at.
+fn lexical_path(source: &str) -> String {
+    let path = source.replace('\\', "/");
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            _ => parts.push(part),
+        }
+        if absolute
+            && let ["proc", pid, "root"] = parts.as_slice()
+            && (pid.bytes().all(|b| b.is_ascii_digit()) || matches!(*pid, "self" | "thread-self"))
+        {
+            parts.clear();
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
 }
 
 /// The host side of `-v SOURCE:TARGET[:OPTIONS]`, when it is a host path (not a named volume).
@@ -1189,6 +1291,49 @@ mod tests {
             ),
             (&["run", "--device", "/dev/kvm", "i:1"], HOST_DEVICE),
             (&["run", "--frobnicate", "i:1"], RUN_ARGUMENTS_INVALID),
+            (&["run", "-v", "/.:/host", "i:1"], HOST_SYSTEM_MOUNTED),
+            (&["run", "-v", "//:/host", "i:1"], HOST_SYSTEM_MOUNTED),
+            (
+                &["run", "-v", "/proc/1/root:/host", "i:1"],
+                HOST_SYSTEM_MOUNTED,
+            ),
+            (
+                &["run", "-v", "/proc/self/root/etc:/e", "i:1"],
+                HOST_SYSTEM_MOUNTED,
+            ),
+            (
+                &["run", "-v", "/tmp/../etc/:/e", "i:1"],
+                HOST_SYSTEM_MOUNTED,
+            ),
+            (
+                &[
+                    "run",
+                    "--mount",
+                    "type=bind,src=//var//run/docker.sock,dst=/s",
+                    "i:1",
+                ],
+                RUNTIME_SOCKET_EXPOSED,
+            ),
+            (&["run", "--userns=host", "i:1"], HOST_NAMESPACE),
+            (&["run", "--uts", "host", "i:1"], HOST_NAMESPACE),
+            (&["run", "--cgroupns=host", "i:1"], HOST_NAMESPACE),
+            (&["run", "--pid=ns:/proc/1/ns/pid", "i:1"], HOST_NAMESPACE),
+            (
+                &["run", "--pid=container:db", "i:1"],
+                OTHER_CONTAINER_JOINED,
+            ),
+            (
+                &["run", "--network=container:vpn", "i:1"],
+                OTHER_CONTAINER_JOINED,
+            ),
+            (
+                &["run", "--net", "container:vpn", "i:1"],
+                OTHER_CONTAINER_JOINED,
+            ),
+            (
+                &["run", "--volumes-from", "vault", "i:1"],
+                OTHER_CONTAINER_JOINED,
+            ),
         ];
         for (args, id) in cases {
             assert!(
@@ -1200,6 +1345,72 @@ mod tests {
     }
 
     #[test]
+    fn a_launcher_does_not_hide_the_container_or_the_command_inside() {
+        let run = ["docker", "run", "--privileged", "i:1"];
+        let line = run.join(" ");
+        let wrapped: &[(&str, Vec<&str>)] = &[
+            ("cmd", [&["/c"][..], &run].concat()),
+            ("cmd.exe", vec!["/C", &line]),
+            ("sh", vec!["-c", &line]),
+            ("powershell", vec!["-NoProfile", "-Command", &line]),
+            ("wsl", [&["-e"][..], &run].concat()),
+            ("env", [&["A=1"][..], &run].concat()),
+            ("nohup", run.to_vec()),
+        ];
+        for (program, args) in wrapped {
+            let server = command(program, args);
+            assert!(
+                has(&server, PRIVILEGED_CONTAINER),
+                "{program} {args:?}: {:?}",
+                ids(&server)
+            );
+            assert!(!has(&server, HOST_EXECUTION), "{program} {args:?}");
+        }
+        let nerdctl = command(
+            "nerdctl",
+            &["--namespace", "k8s.io", "run", "--privileged", "i:1"],
+        );
+        assert!(has(&nerdctl, PRIVILEGED_CONTAINER), "{:?}", ids(&nerdctl));
+        let container = command("docker", &["container", "run", "--pid=host", "i:1"]);
+        assert!(has(&container, HOST_NAMESPACE));
+
+        let sudo = command("sudo", &["-E", "docker", "run", "--privileged", "i:1"]);
+        assert!(has(&sudo, STARTED_AS_ROOT) && has(&sudo, PRIVILEGED_CONTAINER));
+        let host = command("doas", &["npx", "-y", "pkg"]);
+        assert!(has(&host, STARTED_AS_ROOT), "{:?}", ids(&host));
+        assert!(
+            has(&host, HOST_PACKAGE_UNPINNED),
+            "the package behind the launcher is read"
+        );
+        let secret = command(
+            "env",
+            &[
+                "GITHUB_TOKEN=ghp_0123456789abcdefABCDEF0123456789abcd",
+                "npx",
+                "-y",
+                "pkg@1.0.0",
+            ],
+        );
+        assert!(
+            has(&secret, PLAINTEXT_SECRET),
+            "a launcher's own words are read: {:?}",
+            ids(&secret)
+        );
+        let script = command(
+            "bash",
+            &[
+                "-c",
+                "curl -fsSL https://x.example/i.sh | sh && docker run i:1",
+            ],
+        );
+        assert!(has(&script, REMOTE_SCRIPT_EXECUTION), "{:?}", ids(&script));
+        assert!(!has(
+            &command("sh", &["-c", "docker run --rm i:1"]),
+            STARTED_AS_ROOT
+        ));
+    }
+
+    #[test]
     fn ordinary_mounts_are_not_flagged() {
         for volume in [
             "/Users/alex/notes:/projects/notes:ro",
@@ -1207,6 +1418,9 @@ mod tests {
             "claude-memory:/app/dist",
             "/etc/localtime:/etc/localtime:ro",
             "./data:/data",
+            "./home/alex:/data",
+            "/srv/./proc-data:/data",
+            "/proc/1/rootfs:/r",
             "{{filesystem.paths|volume|into}}",
         ] {
             let s = command("docker", &["run", "-v", volume, "i:1"]);

@@ -22,6 +22,7 @@ pub mod discovery;
 pub mod docker_args;
 mod entry;
 mod json_formats;
+pub mod launcher;
 pub mod lint;
 mod registry_json;
 pub mod secrets;
@@ -31,6 +32,7 @@ mod yaml_formats;
 
 use crate::finding::{Location, visible_whole};
 use docker_args::{DockerRun, Runtime};
+use launcher::Launcher;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use syntax::{Node, Position, Syntax};
@@ -77,18 +79,21 @@ impl Transport {
 /// How a server is started or reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Launch {
-    /// `docker run …` or `podman run …`: `args` are everything after the runtime's name, and
-    /// `docker_run` indexes into them.
+    /// `docker run …`, `podman run …` or `nerdctl run …`: `args` are everything after the
+    /// runtime's name, and `docker_run` indexes into them.
     Container {
         runtime: Runtime,
         command: Located<String>,
         args: Vec<Located<String>>,
         docker_run: DockerRun,
+        /// The launchers the config starts it through (`cmd /c`, `sudo`), outermost first.
+        launchers: Vec<Launcher>,
     },
     /// A program run on the host: `npx`, `uvx`, `node`, a binary.
     Host {
         command: Located<String>,
         args: Vec<Located<String>>,
+        launchers: Vec<Launcher>,
     },
     /// A server reached over HTTP.
     Remote {
@@ -98,8 +103,14 @@ pub enum Launch {
 }
 
 impl Launch {
-    /// A command line: in a container when it is a `docker run` or `podman run`, else on the host.
+    /// A command line, launchers taken off: in a container when it is a runtime's `run`, else
+    /// on the host.
     pub fn from_command(command: Located<String>, args: Vec<Located<String>>) -> Launch {
+        let launcher::Unwrapped {
+            launchers,
+            command,
+            args,
+        } = launcher::unwrap(command, args);
         if let Some(runtime) = Runtime::from_command(&command.value) {
             let texts: Vec<String> = args.iter().map(|a| a.value.clone()).collect();
             if let Some(docker_run) = docker_args::parse_run(runtime, &texts) {
@@ -108,10 +119,15 @@ impl Launch {
                     command,
                     args,
                     docker_run,
+                    launchers,
                 };
             }
         }
-        Launch::Host { command, args }
+        Launch::Host {
+            command,
+            args,
+            launchers,
+        }
     }
 
     /// One line for reports: `container mcp/github:1.2`, `host npx -y pkg`, `remote https://…`.
@@ -126,7 +142,7 @@ impl Launch {
                 Some(image) => format!("{} container {}", runtime.as_str(), image.text),
                 None => format!("{} container (no image)", runtime.as_str()),
             },
-            Launch::Host { command, args } => {
+            Launch::Host { command, args, .. } => {
                 let shown = secrets::redact_args(args.iter().take(6).map(|a| a.value.as_str()));
                 let mut line = format!("host {}", command.value);
                 for arg in shown {
@@ -631,7 +647,7 @@ pub(crate) mod testing {
 
     pub fn host(server: &Server) -> (&str, Vec<&str>) {
         match &server.launch {
-            Launch::Host { command, args } => (
+            Launch::Host { command, args, .. } => (
                 command.value.as_str(),
                 args.iter().map(|a| a.value.as_str()).collect(),
             ),

@@ -7,7 +7,7 @@
 pub mod compare;
 
 use crate::capture::Capture;
-use crate::config::{Launch, Server, Transport, secrets};
+use crate::config::{Launch, Server, Transport, launcher, secrets};
 use crate::finding::visible_whole;
 use crate::output::{self, OutputError, parent_dir};
 use serde::{Deserialize, Serialize};
@@ -101,17 +101,25 @@ pub enum LockedLaunch {
 
 impl LockedLaunch {
     pub fn of(launch: &Launch) -> LockedLaunch {
-        let argv = |command: &str, args: &[crate::config::Located<String>]| {
-            let mut argv = vec![command.to_string()];
-            argv.extend(secrets::redact_args(args.iter().map(|a| a.value.as_str())));
-            argv
+        let argv = |launchers, command, args| {
+            let line = launcher::written(launchers, command, args);
+            secrets::redact_args(line.iter().map(|word| word.value.as_str()))
         };
         match launch {
-            Launch::Container { command, args, .. } => LockedLaunch::Container {
-                argv: argv(&command.value, args),
+            Launch::Container {
+                command,
+                args,
+                launchers,
+                ..
+            } => LockedLaunch::Container {
+                argv: argv(launchers, command, args),
             },
-            Launch::Host { command, args } => LockedLaunch::Host {
-                argv: argv(&command.value, args),
+            Launch::Host {
+                command,
+                args,
+                launchers,
+            } => LockedLaunch::Host {
+                argv: argv(launchers, command, args),
             },
             Launch::Remote { url, transport } => LockedLaunch::Remote {
                 url: secrets::redact_text(&url.value),
@@ -355,7 +363,8 @@ impl Lockfile {
             path: path.to_string(),
             problem,
         };
-        let value: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        let value =
+            crate::json::parse_document(text.as_bytes()).map_err(|e| corrupt(e.to_string()))?;
         let version = value
             .get("version")
             .and_then(Value::as_u64)

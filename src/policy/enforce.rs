@@ -97,10 +97,10 @@ pub fn ignored_policies(
                 "nested policy ignored; the root policy {} governs every config of the run",
                 policy.shown
             );
-            let finding = rules.finding(IGNORED_POLICY, "", message)?;
-            Some(finding.location(Some(crate::finding::Location::file(
-                path.display().to_string(),
-            ))))
+            // Like other findings about a file rather than a server, it is named by the file.
+            let shown = path.display().to_string();
+            let finding = rules.finding(IGNORED_POLICY, &shown, message)?;
+            Some(finding.location(Some(crate::finding::Location::file(shown))))
         })
         .collect()
 }
@@ -131,7 +131,7 @@ impl<'a> Subject<'a> {
             Launch::Container { docker_run, .. } => {
                 docker_run.image.as_ref().map(|i| Subject::Image(&i.text))
             }
-            Launch::Host { command, args } => {
+            Launch::Host { command, args, .. } => {
                 let (program, spec) = host_package(command, args);
                 Some(Subject::Host {
                     program,

@@ -183,7 +183,7 @@ pub fn write_policy(configs: &[ConfigFile], policy_dir: &Path, locked: &[LockedI
                     }
                     continue;
                 }
-                Launch::Host { command, args } => {
+                Launch::Host { command, args, .. } => {
                     let (body, note) = host_entry(server, command, args);
                     (&mut hosts, body.clone(), body, note)
                 }

@@ -4,11 +4,9 @@
 //! about trust.
 
 use super::credentials;
+use super::transport::{Get, Transport};
 use super::{SupplyOptions, Timeouts};
-use futures_util::StreamExt;
 use oci_client::Reference;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 use oci_client::manifest::{OciDescriptor, OciImageIndex};
 use oci_client::secrets::RegistryAuth;
 use sha2::{Digest, Sha256};
@@ -42,8 +40,12 @@ pub enum FetchError {
     Denied(String),
     #[error("asked for {expected}, but the bytes served hash to {actual}")]
     Lied { expected: String, actual: String },
-    #[error("the manifest is {size} bytes or more, over the {MAX_MANIFEST_BYTES}-byte limit")]
-    TooLarge { size: usize },
+    #[error("{what} is {size} bytes or more, over the {limit}-byte limit")]
+    TooLarge {
+        what: String,
+        size: u64,
+        limit: usize,
+    },
     #[error("{0}")]
     Unusable(String),
     #[error("{0}")]
@@ -57,7 +59,8 @@ pub struct RawManifest {
 }
 
 pub struct RegistryClient {
-    oci: oci_client::Client,
+    /// Why no HTTP client could be built, if none could; every fetch then says so.
+    transport: Result<Transport, String>,
     /// Credentials per registry host, looked up once.
     auths: Mutex<HashMap<String, RegistryAuth>>,
     timeouts: Timeouts,
@@ -79,16 +82,14 @@ pub fn is_loopback(registry: &str) -> bool {
 impl RegistryClient {
     /// A client for the given registries: plain HTTP for the loopback and insecure ones.
     pub fn new(options: &SupplyOptions, registries: impl Iterator<Item = String>) -> Self {
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(plain_http_registries(options, registries)),
-            connect_timeout: Some(options.timeouts.connect),
-            read_timeout: Some(options.timeouts.request),
-            // Indexes are resolved here, with the platform the server runs.
-            platform_resolver: None,
-            ..ClientConfig::default()
-        };
+        let transport = Transport::new(
+            plain_http_registries(options, registries),
+            options.timeouts.connect,
+            options.timeouts.request,
+        )
+        .map_err(|e| format!("cannot start an HTTP client: {e}"));
         RegistryClient {
-            oci: oci_client::Client::new(config),
+            transport,
             auths: Mutex::new(HashMap::new()),
             timeouts: options.timeouts,
         }
@@ -103,28 +104,69 @@ impl RegistryClient {
             .clone()
     }
 
-    /// A manifest, checked against the digest the reference names (if any) by hashing the
-    /// bytes received.
+    /// One bounded GET, under the deadline and retried after a transient failure.
+    async fn get(
+        &self,
+        reference: &Reference,
+        kind: &str,
+        id: &str,
+        accept: &[&str],
+        limit: usize,
+        what: &str,
+    ) -> Result<super::transport::Answer, FetchError> {
+        let transport = self
+            .transport
+            .as_ref()
+            .map_err(|e| FetchError::Unreachable(format!("{what}: {e}")))?;
+        let credentials = self.auth(reference);
+        let get = Get {
+            reference,
+            kind,
+            id,
+            accept,
+            credentials: &credentials,
+            limit,
+            what,
+        };
+        self.retry(what, || transport.get(&get)).await
+    }
+
+    /// A manifest, checked against the digest the reference names (if any) and the digest the
+    /// registry declares (if any) by hashing the bytes received.
     pub async fn fetch_manifest(&self, reference: &Reference) -> Result<RawManifest, FetchError> {
-        let auth = self.auth(reference);
-        let (bytes, _) = self
-            .retry(|| self.oci.pull_manifest_raw(reference, &auth, MANIFEST_TYPES))
-            .await
-            .map_err(|e| fetch_error(e, &format!("manifest {reference}")))?;
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(FetchError::TooLarge { size: bytes.len() });
-        }
-        let digest = sha256_digest(&bytes);
-        if let Some(expected) = reference.digest()
-            && expected != digest
-        {
-            return Err(FetchError::Lied {
-                expected: expected.to_string(),
-                actual: digest,
-            });
+        let what = format!("manifest {reference}");
+        let id = reference
+            .digest()
+            .or(reference.tag())
+            .unwrap_or("latest")
+            .to_string();
+        let answer = self
+            .get(
+                reference,
+                "manifests",
+                &id,
+                MANIFEST_TYPES,
+                MAX_MANIFEST_BYTES,
+                &what,
+            )
+            .await?;
+        let digest = sha256_digest(&answer.body);
+        // Only sha256 is computed here; a declared digest of another algorithm proves nothing.
+        let declared = answer
+            .headers
+            .get("docker-content-digest")
+            .and_then(|h| h.to_str().ok())
+            .filter(|d| d.starts_with("sha256:"));
+        for expected in reference.digest().into_iter().chain(declared) {
+            if expected != digest {
+                return Err(FetchError::Lied {
+                    expected: expected.to_string(),
+                    actual: digest,
+                });
+            }
         }
         Ok(RawManifest {
-            bytes: bytes.to_vec(),
+            bytes: answer.body,
             digest,
         })
     }
@@ -147,86 +189,109 @@ impl RegistryClient {
         reference: &Reference,
         descriptor: &OciDescriptor,
     ) -> Result<Vec<u8>, FetchError> {
+        let what = format!("blob {}", descriptor.digest);
         if usize::try_from(descriptor.size).map_or(true, |s| s > MAX_SIGNATURE_BLOB_BYTES) {
             return Err(FetchError::Unusable(format!(
-                "blob {} declares {} bytes, over the {MAX_SIGNATURE_BLOB_BYTES}-byte limit",
-                descriptor.digest, descriptor.size
+                "{what} declares {} bytes, over the {MAX_SIGNATURE_BLOB_BYTES}-byte limit",
+                descriptor.size
             )));
         }
-        let auth = self.auth(reference);
-        // The token for the repository comes with a manifest request; a blob request alone
-        // does not fetch one.
-        self.oci
-            .store_auth_if_needed(reference.resolve_registry(), &auth)
-            .await;
-        let what = format!("blob {}", descriptor.digest);
-        let bytes = self
-            .retry(|| async {
-                let mut stream = self.oci.pull_blob_stream(reference, descriptor).await?;
-                let mut bytes = Vec::new();
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(OciDistributionError::IoError)?;
-                    bytes.extend_from_slice(&chunk);
-                    if bytes.len() > MAX_SIGNATURE_BLOB_BYTES {
-                        return Err(OciDistributionError::GenericError(Some(format!(
-                            "the blob is over the {MAX_SIGNATURE_BLOB_BYTES}-byte limit"
-                        ))));
-                    }
-                }
-                Ok(bytes)
-            })
-            .await
-            .map_err(|e| fetch_error(e, &what))?;
-        let actual = sha256_digest(&bytes);
+        let answer = self
+            .get(
+                reference,
+                "blobs",
+                &descriptor.digest,
+                &[],
+                MAX_SIGNATURE_BLOB_BYTES,
+                &what,
+            )
+            .await?;
+        let actual = sha256_digest(&answer.body);
         if actual != descriptor.digest {
             return Err(FetchError::Lied {
                 expected: descriptor.digest.clone(),
                 actual,
             });
         }
-        Ok(bytes)
+        Ok(answer.body)
     }
 
-    /// The referrers of a manifest (the OCI 1.1 API, or its tag fallback); an empty index
-    /// when there are none.
+    /// The referrers of a manifest (the OCI 1.1 API, or its tag fallback when the registry has
+    /// no such API); an empty index when there are none.
     pub async fn fetch_referrers(
         &self,
         reference: &Reference,
     ) -> Result<OciImageIndex, FetchError> {
-        let auth = self.auth(reference);
-        self.oci
-            .store_auth_if_needed(reference.resolve_registry(), &auth)
-            .await;
-        self.retry(|| self.oci.pull_referrers(reference, None))
+        let what = format!("referrers of {reference}");
+        let Some(subject) = reference.digest() else {
+            return Err(FetchError::Reference(format!(
+                "{what}: referrers are listed for a digest, not a tag"
+            )));
+        };
+        let body = match self
+            .get(
+                reference,
+                "referrers",
+                subject,
+                &["application/vnd.oci.image.index.v1+json"],
+                MAX_MANIFEST_BYTES,
+                &what,
+            )
             .await
-            .map_err(|e| fetch_error(e, &format!("referrers of {reference}")))
+        {
+            Ok(answer) => answer.body,
+            Err(FetchError::NotFound(_)) => {
+                let tag = Reference::with_tag(
+                    reference.registry().to_string(),
+                    reference.repository().to_string(),
+                    subject.replace(':', "-"),
+                );
+                match self.find_manifest(&tag).await? {
+                    Some(raw) => raw.bytes,
+                    None => return Ok(empty_index()),
+                }
+            }
+            Err(error) => return Err(error),
+        };
+        serde_json::from_slice(&body)
+            .map_err(|e| FetchError::Unusable(format!("{what}: not an image index: {e}")))
     }
 
     /// Run a request under the deadline, again after a transient failure, a bounded number of
     /// times.
-    async fn retry<T, F, Fut>(&self, request: F) -> Result<T, OciDistributionError>
+    async fn retry<T, F, Fut>(&self, what: &str, request: F) -> Result<T, FetchError>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, OciDistributionError>>,
+        Fut: Future<Output = Result<T, FetchError>>,
     {
         let attempts = self.timeouts.attempts.max(1);
         let mut attempt = 1;
         loop {
             let outcome = match tokio::time::timeout(self.timeouts.request, request()).await {
                 Ok(outcome) => outcome,
-                Err(_) => Err(OciDistributionError::GenericError(Some(format!(
-                    "no answer within {} s",
+                Err(_) => Err(FetchError::Unreachable(format!(
+                    "{what}: no answer within {} s",
                     self.timeouts.request.as_secs()
-                )))),
+                ))),
             };
             match outcome {
-                Err(error) if attempt < attempts && is_transient(&error) => {
+                Err(FetchError::Unreachable(_)) if attempt < attempts => {
                     tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
                     attempt += 1;
                 }
                 other => return other,
             }
         }
+    }
+}
+
+fn empty_index() -> OciImageIndex {
+    OciImageIndex {
+        schema_version: 2,
+        media_type: Some("application/vnd.oci.image.index.v1+json".to_string()),
+        manifests: Vec::new(),
+        artifact_type: None,
+        annotations: None,
     }
 }
 
@@ -246,89 +311,6 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
-}
-
-fn is_transient(error: &OciDistributionError) -> bool {
-    match error {
-        OciDistributionError::RequestError(_) | OciDistributionError::GenericError(_) => true,
-        OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|e| e.code == OciErrorCode::Toomanyrequests),
-        _ => false,
-    }
-}
-
-/// Sort oci-client's errors into the answers the report tells apart.
-fn fetch_error(error: OciDistributionError, what: &str) -> FetchError {
-    match error {
-        OciDistributionError::DigestError(DigestError::VerificationError { expected, actual }) => {
-            FetchError::Lied { expected, actual }
-        }
-        OciDistributionError::ImageManifestNotFoundError(_) => {
-            FetchError::NotFound(what.to_string())
-        }
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes = &envelope.errors;
-            if codes.iter().any(|e| {
-                matches!(
-                    e.code,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::BlobUnknown
-                        | OciErrorCode::NotFound
-                )
-            }) {
-                FetchError::NotFound(what.to_string())
-            } else if codes
-                .iter()
-                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                FetchError::Denied(format!("{what}: {envelope}"))
-            } else if codes
-                .iter()
-                .any(|e| e.code == OciErrorCode::Toomanyrequests)
-            {
-                FetchError::Unreachable(format!("{what}: rate limited ({envelope})"))
-            } else {
-                FetchError::Unusable(format!("{what}: {envelope}"))
-            }
-        }
-        OciDistributionError::ServerError { code: 404, .. } => {
-            FetchError::NotFound(what.to_string())
-        }
-        OciDistributionError::ServerError { code, message, .. } if code >= 500 || code == 429 => {
-            FetchError::Unreachable(format!("{what}: HTTP {code} {}", first_line(&message)))
-        }
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => {
-            FetchError::Denied(format!("{what}: {error}"))
-        }
-        OciDistributionError::RequestError(e) => {
-            FetchError::Unreachable(format!("{what}: {}", error_chain(&e)))
-        }
-        OciDistributionError::GenericError(Some(message)) if message.starts_with("no answer") => {
-            FetchError::Unreachable(format!("{what}: {message}"))
-        }
-        other => FetchError::Unusable(format!("{what}: {other}")),
-    }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("").trim()
-}
-
-/// An error and its causes on one line: reqwest's own message hides why a connection failed.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

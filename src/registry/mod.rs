@@ -9,6 +9,7 @@ mod cosign;
 mod credentials;
 mod manifest;
 mod resolve;
+mod transport;
 pub mod trust;
 
 pub use bundle::{BundleRejection, verify_bundle};

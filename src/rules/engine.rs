@@ -112,7 +112,8 @@ impl Engine {
                         around(&text.value, start, end)
                     }
                 };
-                findings.push(self.finding(rule, server, text, &evidence, location));
+                let message = signal_message(rule, &m.signals);
+                findings.push(self.finding(rule, server, text, &evidence, location, message));
             }
         }
         if revealed.is_some() {
@@ -123,7 +124,8 @@ impl Engine {
             if rule.reads(text.kind)
                 && let Some(evidence) = checks::run(check, text)
             {
-                findings.push(self.finding(rule, server, text, &evidence, location));
+                let message = rule.summary.clone();
+                findings.push(self.finding(rule, server, text, &evidence, location, message));
             }
         }
         findings
@@ -136,6 +138,7 @@ impl Engine {
         text: &Text,
         evidence: &str,
         location: &Option<Location>,
+        message: String,
     ) -> Finding {
         Finding::new(FindingSpec {
             rule_id: &rule.id,
@@ -143,13 +146,28 @@ impl Engine {
             severity: rule.severity,
             confidence: rule.confidence,
             server,
-            message: rule.summary.clone(),
+            message,
         })
         .tool(text.item.as_deref())
         .field(&text.field)
         .evidence(evidence)
         .location(location.clone())
     }
+}
+
+/// A finding's message: the rule's summary, and for a detector the signals that fired, so a
+/// reviewer sees why.
+fn signal_message(rule: &Rule, fired: &[usize]) -> String {
+    let signals = rule.pattern.iter().flat_map(|p| &p.signals);
+    let names: Vec<&str> = signals
+        .enumerate()
+        .filter(|(i, _)| fired.contains(i))
+        .map(|(_, s)| s.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return rule.summary.clone();
+    }
+    format!("{} (signals: {})", rule.summary, names.join(", "))
 }
 
 /// The matched span with a little context, cut at character boundaries.

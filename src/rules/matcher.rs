@@ -4,7 +4,7 @@
 //! knows nothing of servers, fields or severities.
 
 use super::normalize::{identifier_words, normalize};
-use super::{MatchSpec, Rule};
+use super::{MatchSpec, Rule, Scope};
 use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -23,6 +23,7 @@ struct Owner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
     All(usize),
+    Signal(usize),
     Unless,
     UnlessSentence,
 }
@@ -73,6 +74,8 @@ pub struct RuleMatch {
     /// Byte span in the normalised text, from the first to the last matching group.
     pub start: usize,
     pub end: usize,
+    /// For a detector, the signals that fired (indices into its `signals`), in order.
+    pub signals: Vec<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,16 +104,26 @@ impl Matcher {
                 .all
                 .iter()
                 .enumerate()
-                .map(|(i, g)| (Group::All(i), g))
-                .chain(spec.unless.iter().map(|g| (Group::Unless, g)))
+                .map(|(i, g)| (Group::All(i), &g.literals, &g.regex))
+                .chain(
+                    spec.signals
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (Group::Signal(i), &s.literals, &s.regex)),
+                )
+                .chain(
+                    spec.unless
+                        .iter()
+                        .map(|g| (Group::Unless, &g.literals, &g.regex)),
+                )
                 .chain(
                     spec.unless_sentence
                         .iter()
-                        .map(|g| (Group::UnlessSentence, g)),
+                        .map(|g| (Group::UnlessSentence, &g.literals, &g.regex)),
                 );
-            for (group, patterns_of_group) in groups {
+            for (group, literals, group_regexes) in groups {
                 let owner = Owner { rule: index, group };
-                for literal in &patterns_of_group.literals {
+                for literal in literals {
                     let literal = normalize(literal);
                     needles.push(Needle::Literal {
                         owner,
@@ -119,7 +132,7 @@ impl Matcher {
                     });
                     patterns.push(literal.into_bytes());
                 }
-                for pattern in &patterns_of_group.regex {
+                for pattern in group_regexes {
                     let regex = compile_regex(pattern).map_err(|source| MatcherError::Regex {
                         id: rule.id.clone(),
                         pattern: pattern.clone(),
@@ -213,11 +226,17 @@ impl Matcher {
         }
         let mut found = Vec::new();
         let mut words: Option<Vec<usize>> = None;
+        let mut sentences: Option<Vec<usize>> = None;
         for (rule, rule_hits) in hits.iter().enumerate() {
             let Some(spec) = &self.specs[rule] else {
                 continue;
             };
             if rule_hits.is_empty() || rule_hits.iter().any(|h| h.group == Group::Unless) {
+                continue;
+            }
+            if !spec.signals.is_empty() {
+                let sentences = sentences.get_or_insert_with(|| sentence_starts(normalized));
+                found.extend(weigh(rule, spec, rule_hits, sentences, normalized.len()));
                 continue;
             }
             let words = words.get_or_insert_with(|| word_starts(normalized));
@@ -228,11 +247,13 @@ impl Matcher {
                 sentence_start(normalized, start),
                 sentence_end(normalized, end),
             );
-            let vetoed = rule_hits
-                .iter()
-                .any(|h| h.group == Group::UnlessSentence && h.start >= from && h.end <= to);
-            if !vetoed {
-                found.push(RuleMatch { rule, start, end });
+            if !vetoed_in(rule_hits, from, to) {
+                found.push(RuleMatch {
+                    rule,
+                    start,
+                    end,
+                    signals: Vec::new(),
+                });
             }
         }
         found
@@ -294,6 +315,79 @@ fn boundary_after(text: &str, at: usize) -> bool {
 /// `_` is a break, so `id_rsa` is found inside `reading_ssh_id_rsa`.
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
+}
+
+/// Whether an `unless_sentence` hit lies within `from..to`.
+fn vetoed_in(hits: &[Hit], from: usize, to: usize) -> bool {
+    hits.iter()
+        .any(|h| h.group == Group::UnlessSentence && h.start >= from && h.end <= to)
+}
+
+/// A detector's match: the first sentence (or the text, by its scope) whose distinct signals
+/// weigh its threshold, unless an `unless_sentence` group vetoes that span.
+fn weigh(
+    rule: usize,
+    spec: &MatchSpec,
+    hits: &[Hit],
+    sentences: &[usize],
+    text_len: usize,
+) -> Option<RuleMatch> {
+    let threshold = spec.threshold?;
+    let scope_of = |at: usize| match spec.scope {
+        Scope::Sentence => sentences.partition_point(|&s| s <= at).saturating_sub(1),
+        Scope::Text => 0,
+    };
+    // Signal hits by scope, in text order: (scope, signal, start, end).
+    let mut fired: Vec<(usize, usize, usize, usize)> = hits
+        .iter()
+        .filter_map(|h| match h.group {
+            Group::Signal(signal) => Some((scope_of(h.start), signal, h.start, h.end)),
+            _ => None,
+        })
+        .collect();
+    fired.sort_unstable();
+    for scope in fired.chunk_by(|a, b| a.0 == b.0) {
+        let mut signals: Vec<usize> = scope.iter().map(|f| f.1).collect();
+        signals.dedup();
+        let score: i32 = signals.iter().map(|&i| spec.signals[i].weight).sum();
+        if score < threshold {
+            continue;
+        }
+        let positive = scope.iter().filter(|f| spec.signals[f.1].weight > 0);
+        let start = positive.clone().map(|f| f.2).min()?;
+        let end = positive.map(|f| f.3).max()?;
+        let (from, to) = match spec.scope {
+            Scope::Sentence => {
+                let index = scope[0].0;
+                let from = sentences.get(index).copied().unwrap_or(0);
+                let to = sentences.get(index + 1).copied().unwrap_or(text_len);
+                (from, to)
+            }
+            Scope::Text => (0, text_len),
+        };
+        if !vetoed_in(hits, from, to) {
+            return Some(RuleMatch {
+                rule,
+                start,
+                end,
+                signals,
+            });
+        }
+    }
+    None
+}
+
+/// Where each sentence starts: at 0, and after each `.`, `!` or `?` followed by a space (the
+/// same breaks as `sentence_start`).
+fn sentence_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1) == Some(&b' ') {
+            starts.push(i + 2);
+        }
+    }
+    starts
 }
 
 /// Where the sentence holding byte `at` starts: after the last `.`, `!` or `?` and a space.
@@ -431,6 +525,61 @@ rules:
                 .all(|p| p.starts_with(b"send") || p.starts_with(b"post"))
         );
         assert_eq!(required_prefixes(r"[^.]{0,5}x"), None);
+    }
+
+    const DETECTORS: &str = r#"
+rules:
+  - {id: T010, name: d, category: poisoning, severity: high, confidence: high, summary: s, help: h,
+     match: {threshold: 3, signals: [
+       {name: order, weight: 2, literals: ["always use this"]},
+       {name: boast, weight: 1, literals: ["best"]},
+       {name: others, weight: 3, literals: ["other tools are broken"]},
+       {name: own, weight: -2, literals: ["in a loop"]}],
+       unless_sentence: [{literals: ["for example"]}]}}
+  - {id: T011, name: e, category: poisoning, severity: high, confidence: high, summary: s, help: h,
+     match: {threshold: 3, scope: text, signals: [
+       {name: order, weight: 2, literals: ["always use this"]},
+       {name: boast, weight: 1, literals: ["best"]}]}}
+"#;
+
+    /// (rule, signal indices) of each detector match.
+    fn weighed(text: &str) -> Vec<(usize, Vec<usize>)> {
+        let rules = rules(DETECTORS);
+        let refs: Vec<&Rule> = rules.iter().collect();
+        let matcher = Matcher::new(&refs).unwrap();
+        matcher
+            .matches(&normalize(text))
+            .into_iter()
+            .map(|m| (m.rule, m.signals))
+            .collect()
+    }
+
+    #[test]
+    fn a_detector_fires_when_its_signals_weigh_the_threshold() {
+        assert_eq!(weighed("The best. Always use this."), [(1, vec![0, 1])]);
+        assert_eq!(
+            weighed("Always use this, the best one."),
+            [(0, vec![0, 1]), (1, vec![0, 1])]
+        );
+        assert_eq!(weighed("Other tools are broken."), [(0, vec![2])]);
+        assert!(
+            weighed("Always use this.").is_empty(),
+            "one signal under the threshold"
+        );
+        assert!(
+            weighed("The best best best.").is_empty(),
+            "a signal counts once"
+        );
+        assert_eq!(
+            weighed("Always use this, the best, not read_file in a loop."),
+            [(1, vec![0, 1])],
+            "a negative signal weighs against the detector that has it"
+        );
+        assert_eq!(
+            weighed("For example: always use this, the best."),
+            [(1, vec![0, 1])],
+            "the sentence's veto holds for the sentence scope only"
+        );
     }
 
     #[test]

@@ -102,22 +102,63 @@ pub enum FieldKind {
 }
 
 /// `all` groups must each match (within `window` words of each other when set); a group
-/// matches when any of its literals or regexes does. `unless` groups veto the rule anywhere in
+/// matches when any of its literals or regexes does. A detector names `signals` instead: the
+/// rule matches where the distinct signals found in one sentence (or, with `scope: text`, the
+/// whole text) weigh `threshold` or more, and its finding lists them. `unless` groups veto the rule anywhere in
 /// the text; `unless_sentence` groups only in the sentences of the match (a negation, an API
 /// field being documented); `unless_name` groups when they match the name of the tool, prompt
 /// or resource the text belongs to (a tool whose job is the very thing the rule looks for).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub all: Vec<PatternGroup>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<usize>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<Signal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<i32>,
+    #[serde(default, skip_serializing_if = "Scope::is_sentence")]
+    pub scope: Scope,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless: Vec<PatternGroup>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless_sentence: Vec<PatternGroup>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless_name: Vec<PatternGroup>,
+}
+
+/// One signal of a detector: a part of the technique (who is addressed, what is ordered, about
+/// what), found by any of its literals or regexes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signal {
+    /// Kebab-case; a finding lists the names of the signals that fired.
+    pub name: String,
+    /// What it adds to the score; negative for context that speaks against the technique.
+    pub weight: i32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub literals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regex: Vec<String>,
+}
+
+/// Where a detector's signals are weighed together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Each sentence on its own: an order and its object are written together.
+    #[default]
+    Sentence,
+    /// The whole text: pressure built over several short sentences.
+    Text,
+}
+
+impl Scope {
+    fn is_sentence(&self) -> bool {
+        *self == Scope::Sentence
+    }
 }
 
 /// Alternatives: literals are matched case-insensitively on normalised text, at word
@@ -308,6 +349,47 @@ impl RuleSet {
     }
 }
 
+/// A detector's signals are named once each, and its threshold is positive and reachable.
+fn validate_signals(spec: &MatchSpec) -> Result<(), String> {
+    if spec.signals.is_empty() {
+        return match spec.threshold {
+            Some(_) => Err("`threshold` weighs `signals`, and there are none".to_string()),
+            None => Ok(()),
+        };
+    }
+    let Some(threshold) = spec.threshold.filter(|t| *t > 0) else {
+        return Err("`signals` need a positive `threshold`".to_string());
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for signal in &spec.signals {
+        let kebab = !signal.name.is_empty()
+            && signal
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !kebab || names.contains(&signal.name.as_str()) {
+            return Err(format!(
+                "signal `{}` must be kebab-case and named once",
+                signal.name
+            ));
+        }
+        if signal.weight == 0 {
+            return Err(format!("signal `{}` weighs nothing", signal.name));
+        }
+        names.push(&signal.name);
+    }
+    let most: i32 = spec.signals.iter().map(|s| s.weight.max(0)).sum();
+    if most < threshold {
+        return Err(format!(
+            "the signals weigh {most} at most, under the threshold {threshold}"
+        ));
+    }
+    if spec.window.is_some() {
+        return Err("`window` applies to `all` groups; signals are weighed by `scope`".to_string());
+    }
+    Ok(())
+}
+
 /// Checks that need no compilation: ids, names, matchers present and well formed.
 fn validate(rule: &Rule) -> Result<(), String> {
     let id_ok = rule.id.len() >= 4
@@ -331,23 +413,26 @@ fn validate(rule: &Rule) -> Result<(), String> {
         return Err("summary and help must not be empty".to_string());
     }
     if let Some(spec) = &rule.pattern {
-        if spec.all.is_empty() {
-            return Err("`match.all` needs at least one group".to_string());
+        if spec.all.is_empty() == spec.signals.is_empty() {
+            return Err("`match` needs either `all` groups or `signals`, not both".to_string());
         }
-        for group in spec
+        validate_signals(spec)?;
+        let groups = spec
             .all
             .iter()
             .chain(&spec.unless)
             .chain(&spec.unless_sentence)
             .chain(&spec.unless_name)
-        {
-            if group.literals.is_empty() && group.regex.is_empty() {
+            .map(|g| (&g.literals, &g.regex))
+            .chain(spec.signals.iter().map(|s| (&s.literals, &s.regex)));
+        for (literals, regexes) in groups {
+            if literals.is_empty() && regexes.is_empty() {
                 return Err("a match group has neither literals nor regex".to_string());
             }
-            if group.literals.iter().any(|l| l.trim().is_empty()) {
+            if literals.iter().any(|l| l.trim().is_empty()) {
                 return Err("an empty literal would match everything".to_string());
             }
-            for pattern in &group.regex {
+            for pattern in regexes {
                 matcher::compile_regex(pattern)
                     .map_err(|e| format!("regex `{pattern}` does not compile: {e}"))?;
             }

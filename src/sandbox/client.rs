@@ -578,7 +578,7 @@ impl<C: Channel> Client<'_, C> {
                         }
                         Limit::Depth => format!(
                             "one message nested deeper than {} levels",
-                            super::message::MAX_DEPTH
+                            crate::json::MAX_DEPTH
                         ),
                     };
                     let message =

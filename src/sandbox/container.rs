@@ -3,8 +3,8 @@
 //! Ctrl-C). It speaks no MCP.
 
 use super::bounds::{Bounds, LineRead, Tail, drain_into, read_line};
-use super::message::{LineError, parse_line};
 use super::runtime::ContainerRuntime;
+use crate::json::{LineError, parse_line};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};

@@ -7,7 +7,6 @@ mod client;
 mod container;
 mod env_file;
 pub mod lockdown;
-mod message;
 pub mod runtime;
 
 pub use bounds::Bounds;

@@ -101,7 +101,9 @@ impl ContainerRuntime {
             // Docker's `version` asks the engine, not only the client; Podman has no engine to
             // ask (unless remote), and `info` checks its storage and runtime instead.
             let check: &[&str] = match kind {
-                Runtime::Docker => &["version", "--format", "{{.Server.Version}}"],
+                Runtime::Docker | Runtime::Nerdctl => {
+                    &["version", "--format", "{{.Server.Version}}"]
+                }
                 Runtime::Podman => &["info", "--format", "{{.Host.OS}}"],
             };
             match runtime.run(check, COMMAND_TIMEOUT) {

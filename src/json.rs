@@ -1,6 +1,7 @@
-//! One line of a server's standard output read as JSON the way MCP clients read it: a number past
-//! the range of f64, a lone UTF-16 surrogate, bytes that are not UTF-8 or deep nesting are taken,
-//! not refused, so a server cannot break only for the auditor. It does not interpret JSON-RPC.
+//! A server's JSON read the way MCP clients read it, live from its standard output or from a
+//! saved capture or lockfile: a number past the range of f64, a lone UTF-16 surrogate, bytes that
+//! are not UTF-8 or deep nesting are taken, not refused, so a server cannot break only for the
+//! auditor, nor write what the auditor cannot read back. It does not interpret JSON-RPC.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,6 +15,12 @@ pub const MAX_DEPTH: usize = 512;
 /// parsed on a thread of its own with a stack of `DEEP_STACK_BYTES`.
 const SHALLOW_DEPTH: usize = 128;
 const DEEP_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// A whole document: as serde_json reads it, with serde_json's error (and its line and column)
+/// when not even `parse_line` takes it.
+pub fn parse_document(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(bytes).or_else(|error| parse_line(bytes).map_err(|_| error))
+}
 
 /// Why a line is not a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
