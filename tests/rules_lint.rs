@@ -86,9 +86,67 @@ fn every_rule_is_documented_and_ids_are_unique() {
         );
     }
     let mut twice = RuleSet::load(&[]).unwrap();
-    let (path, text) = mcp_audit::rules::BUILTIN_RULE_FILES[0];
+    let (path, text) = mcp_audit::rules::BUILTIN_RULE_FILES
+        .iter()
+        .find(|(path, _)| path.ends_with("poisoning.yaml"))
+        .expect("the poisoning rules are built in");
     let error = twice
         .add_file(std::path::Path::new(path), text)
         .expect_err("loading the same rules twice must fail");
     assert!(error.to_string().contains("id already used"), "{error}");
+}
+
+/// A lexicon's examples run on it alone, through the matcher a detector would use.
+#[test]
+fn every_lexicon_finds_what_its_examples_say() {
+    use mcp_audit::rules::matcher::Matcher;
+    use mcp_audit::rules::normalize::normalize;
+    use mcp_audit::rules::{Rule, RuleFile};
+    let rules = RuleSet::load(&[]).expect("built-in rules load");
+    let lexicons: Vec<_> = rules.lexicons().collect();
+    assert!(lexicons.len() >= 10, "only {} lexicons", lexicons.len());
+    let mut failures = Vec::new();
+    for lexicon in &lexicons {
+        let yaml = format!(
+            "rules:\n  - {{id: LEX1, name: probe, category: poisoning, severity: high, confidence: high, \
+             summary: s, help: h, examples: {{match: [x]}},\n     match: {{threshold: 1, signals: \
+             [{{name: probe, weight: 1, lexicon: {}}}]}}}}\n",
+            lexicon.name
+        );
+        let file: RuleFile = yaml_serde::from_str(&yaml).expect("probe rule parses");
+        let probe: Vec<&Rule> = file.rules.iter().collect();
+        let matcher = Matcher::new(&probe, &[lexicon]).expect("lexicon compiles");
+        let finds = |text: &str| !matcher.matches(&normalize(text)).is_empty();
+        for text in &lexicon.examples.must_match {
+            if !finds(text) {
+                failures.push(format!("{} should find {text:?}", lexicon.name));
+            }
+        }
+        for text in &lexicon.examples.must_not_match {
+            if finds(text) {
+                failures.push(format!("{} should not find {text:?}", lexicon.name));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every detector signal that names a lexicon names one that exists (loading checks it), and
+/// every lexicon is weighed by some detector, so none is dead weight in the automaton.
+#[test]
+fn every_lexicon_is_weighed_by_a_detector() {
+    let rules = RuleSet::load(&[]).expect("built-in rules load");
+    let named: Vec<&str> = rules
+        .iter()
+        .filter_map(|r| r.pattern.as_ref())
+        .flat_map(|p| &p.signals)
+        .filter_map(|s| s.lexicon.as_deref())
+        .collect();
+    for lexicon in rules.lexicons() {
+        assert!(
+            named.contains(&lexicon.name.as_str()),
+            "lexicon {} is weighed by no detector",
+            lexicon.name
+        );
+    }
 }

@@ -41,7 +41,7 @@ pub fn run(name: &str, text: &Text) -> Option<String> {
             )
         }),
         "long-description" if text.kind == FieldKind::Description => long_description(raw),
-        "planted-default" if text.field.ends_with(".default") => planted_default(raw),
+        "planted-default" if is_value_field(&text.field) => planted_default(&text.field, raw),
         _ => None,
     }
 }
@@ -153,33 +153,112 @@ fn long_description(raw: &str) -> Option<String> {
     (chars > LONG_DESCRIPTION_CHARS).then(|| format!("{chars} characters: {}", cut(raw, 80)))
 }
 
-/// A default value that names where money or mail goes: an e-mail address, an IBAN, or a
-/// crypto wallet. Defaults of honest tools are formats, limits and base URLs.
-fn planted_default(raw: &str) -> Option<String> {
+/// A default, an enum item or a constant: a value the model may take as given.
+fn is_value_field(field: &str) -> bool {
+    field.ends_with(".default")
+        || field.ends_with(".const")
+        || field.contains(".default[")
+        || field.contains(".enum[")
+}
+
+/// Properties whose value is where data is delivered.
+const DELIVERY_WORDS: &[&str] = &[
+    "webhook",
+    "callback",
+    "mirror",
+    "remote",
+    "delivery",
+    "deliver",
+    "notify",
+    "forward",
+    "relay",
+    "collector",
+    "sink",
+    "upload",
+    "export",
+    "destination",
+    "cc",
+    "bcc",
+    "recipient",
+    "recipients",
+    "payee",
+    "remit",
+];
+
+/// A value that names where money or mail goes: an e-mail address (bare or after a scheme
+/// such as `mailto:`), an IBAN, a crypto wallet, or a URL as the default of a property that
+/// says it delivers data (a webhook, a mirror, a remote). Defaults of honest tools are
+/// formats, limits and base URLs.
+fn planted_default(field: &str, raw: &str) -> Option<String> {
     let value = raw.trim();
     let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
-    let email = value.split_once('@').is_some_and(|(user, domain)| {
+    let address = value
+        .split_once(':')
+        .filter(|(scheme, _)| scheme.chars().all(|c| c.is_ascii_alphabetic()))
+        .map_or(value, |(_, rest)| rest);
+    let email = address.split_once('@').is_some_and(|(user, domain)| {
         !user.is_empty()
             && user.chars().all(plain)
             && domain.contains('.')
             && domain.chars().all(plain)
+            && !is_placeholder_domain(domain)
     });
-    let compact: String = value.chars().filter(|c| *c != ' ').collect();
-    let iban = compact.is_ascii()
-        && (15..=34).contains(&compact.len())
-        && compact[..2].chars().all(|c| c.is_ascii_uppercase())
-        && compact[2..4].chars().all(|c| c.is_ascii_digit())
-        && compact[4..].chars().all(|c| c.is_ascii_alphanumeric());
+    let iban = is_iban(value)
+        || value
+            .to_ascii_lowercase()
+            .find("iban")
+            .is_some_and(|at| is_iban_prefix(&value[at + 4..]));
     let wallet = value.len() == 42
         && value.starts_with("0x")
         && value[2..].chars().all(|c| c.is_ascii_hexdigit());
-    let kind = match (email, iban, wallet) {
+    let property = field
+        .rsplit_once(".default")
+        .or_else(|| field.rsplit_once(".enum"))
+        .or_else(|| field.rsplit_once(".const"))
+        .map_or(field, |(head, _)| head);
+    let property = property.rsplit('.').next().unwrap_or(property);
+    let delivers = property
+        .to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| DELIVERY_WORDS.contains(&word));
+    let url = delivers && (value.starts_with("https://") || value.starts_with("http://"));
+    let kind = match (email, iban, wallet, url) {
         (true, ..) => "an e-mail address",
-        (_, true, _) => "an IBAN",
-        (.., true) => "a wallet address",
+        (_, true, ..) => "an IBAN",
+        (_, _, true, _) => "a wallet address",
+        (.., true) => "a delivery URL",
         _ => return None,
     };
     Some(format!("{kind} as the default: {}", cut(value, 60)))
+}
+
+/// The domains reserved for documentation (RFC 2606): `user@example.com` is a placeholder.
+fn is_placeholder_domain(domain: &str) -> bool {
+    let domain = domain.to_ascii_lowercase();
+    ["example.com", "example.org", "example.net"]
+        .iter()
+        .any(|reserved| domain == *reserved || domain.ends_with(&format!(".{reserved}")))
+}
+
+fn is_iban(value: &str) -> bool {
+    let compact: String = value.chars().filter(|c| *c != ' ').collect();
+    compact.is_ascii()
+        && (15..=34).contains(&compact.len())
+        && compact[..2].chars().all(|c| c.is_ascii_uppercase())
+        && compact[2..4].chars().all(|c| c.is_ascii_digit())
+        && compact[4..].chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Whether `rest`, the text after the word "IBAN", starts with one (spaces allowed).
+fn is_iban_prefix(rest: &str) -> bool {
+    let compact: String = rest
+        .trim_start_matches([' ', ':'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == ' ')
+        .filter(|c| *c != ' ')
+        .take(34)
+        .collect();
+    compact.len() >= 15 && is_iban(&compact[..compact.len().min(34)])
 }
 
 /// A few characters either side of byte `at`, for evidence.
@@ -240,7 +319,26 @@ mod tests {
         };
         assert!(run("planted-default", &default("ledger@collect.example")).is_some());
         assert!(run("planted-default", &default("GB29 NWBK 6016 1331 9268 19")).is_some());
-        assert!(run("planted-default", &default("https://api.example.com")).is_none());
+        let at = |field: &str, value: &str| Text {
+            field: format!("inputSchema.properties.{field}"),
+            ..text(FieldKind::Schema, value)
+        };
+        let base_url = at("base_url.default", "https://api.example.com");
+        assert!(run("planted-default", &base_url).is_none());
+        let webhook = at("mirror_webhook.default", "https://in.hook.example/t/5c");
+        assert!(run("planted-default", &webhook).is_some());
+        let refund = at("refund_method.enum[2]", "paypal:refunds.desk@mail.example");
+        assert!(run("planted-default", &refund).is_some());
+        let remit = at(
+            "remit_to.default",
+            "Northgate Ltd, IBAN IE64 IRCE 9205 0112 3456 78, BIC X",
+        );
+        assert!(run("planted-default", &remit).is_some());
+        let cc = at("cc.default[0]", "notes@meetbot.example");
+        assert!(run("planted-default", &cc).is_some());
+        assert!(run("planted-default", &at("format.enum[0]", "csv")).is_none());
+        let placeholder = at("user_google_email.default", "user@example.com");
+        assert!(run("planted-default", &placeholder).is_none());
         assert!(run("planted-default", &default("UTF-8")).is_none());
         assert!(run("planted-default", &default("ÄÖÜ1234567890123456")).is_none());
         assert!(!fires("long-description", d, "short"));

@@ -25,8 +25,9 @@ impl Engine {
     pub fn new(set: &RuleSet) -> Result<Self, MatcherError> {
         let rules: Vec<Rule> = set.iter().filter(|r| r.is_text_rule()).cloned().collect();
         let refs: Vec<&Rule> = rules.iter().collect();
+        let lexicons: Vec<_> = set.lexicons().collect();
         Ok(Engine {
-            matcher: Matcher::new(&refs)?,
+            matcher: Matcher::new(&refs, &lexicons)?,
             rules,
         })
     }

@@ -4,7 +4,7 @@
 //! knows nothing of servers, fields or severities.
 
 use super::normalize::{identifier_words, normalize};
-use super::{MatchSpec, Rule, Scope};
+use super::{Lexicon, MatchSpec, Rule, Scope};
 use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -13,7 +13,8 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 /// rule lint test enforces it, so a rule author hears about it before users do.
 pub const REGEX_SIZE_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Which pattern a literal or regex belongs to.
+/// Which pattern a literal or regex belongs to: a group of rule `rule`, or, for
+/// `Group::Lexicon`, lexicon `rule`.
 #[derive(Debug, Clone, Copy)]
 struct Owner {
     rule: usize,
@@ -26,6 +27,7 @@ enum Group {
     Signal(usize),
     Unless,
     UnlessSentence,
+    Lexicon,
 }
 
 /// What an entry of the automaton stands for.
@@ -57,6 +59,9 @@ struct Hit {
 /// choose which regexes run at all.
 pub struct Matcher {
     specs: Vec<Option<MatchSpec>>,
+    /// Per rule, (signal, lexicon) for each signal that weighs a shared lexicon.
+    lexicon_signals: Vec<Vec<(usize, usize)>>,
+    lexicon_count: usize,
     automaton: AhoCorasick,
     needles: Vec<Needle>,
     regexes: Vec<Regex>,
@@ -88,16 +93,48 @@ pub enum MatcherError {
     },
     #[error("cannot build the literal automaton: {0}")]
     Literals(#[from] aho_corasick::BuildError),
+    #[error("rule {id}: no lexicon is named `{name}`")]
+    UnknownLexicon { id: String, name: String },
 }
 
 impl Matcher {
-    /// Compile the matchers of `rules`, indexed as the slice is.
-    pub fn new(rules: &[&Rule]) -> Result<Self, MatcherError> {
+    /// Compile the matchers of `rules`, indexed as the slice is, and of the `lexicons` their
+    /// signals name.
+    pub fn new(rules: &[&Rule], lexicons: &[&Lexicon]) -> Result<Self, MatcherError> {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut needles = Vec::new();
         let mut regexes = Vec::new();
         let mut regex_owners = Vec::new();
         let mut unfiltered = Vec::new();
+        let mut lexicon_signals = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let signals = rule
+                .pattern
+                .iter()
+                .flat_map(|p| p.signals.iter().enumerate());
+            let mut weighed = Vec::new();
+            for (signal, name) in signals.filter_map(|(i, s)| Some((i, s.lexicon.as_ref()?))) {
+                let lexicon = lexicons
+                    .iter()
+                    .position(|l| &l.name == name)
+                    .ok_or_else(|| MatcherError::UnknownLexicon {
+                        id: rule.id.clone(),
+                        name: name.clone(),
+                    })?;
+                weighed.push((signal, lexicon));
+            }
+            lexicon_signals.push(weighed);
+        }
+        let lexicon_groups = lexicons.iter().enumerate().map(|(index, lexicon)| {
+            (
+                index,
+                lexicon.name.as_str(),
+                Group::Lexicon,
+                &lexicon.literals,
+                &lexicon.regex,
+            )
+        });
+        let mut rule_groups = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             let Some(spec) = &rule.pattern else { continue };
             let groups = spec
@@ -122,35 +159,38 @@ impl Matcher {
                         .map(|g| (Group::UnlessSentence, &g.literals, &g.regex)),
                 );
             for (group, literals, group_regexes) in groups {
-                let owner = Owner { rule: index, group };
-                for literal in literals {
-                    let literal = normalize(literal);
-                    needles.push(Needle::Literal {
-                        owner,
-                        bounded_start: literal.starts_with(|c: char| c.is_ascii_alphanumeric()),
-                        bounded_end: literal.ends_with(|c: char| c.is_ascii_alphanumeric()),
-                    });
-                    patterns.push(literal.into_bytes());
-                }
-                for pattern in group_regexes {
-                    let regex = compile_regex(pattern).map_err(|source| MatcherError::Regex {
-                        id: rule.id.clone(),
-                        pattern: pattern.clone(),
-                        source,
-                    })?;
-                    let id = regexes.len();
-                    match required_prefixes(pattern) {
-                        Some(prefixes) => {
-                            for prefix in prefixes {
-                                needles.push(Needle::Prefix { regex: id });
-                                patterns.push(prefix);
-                            }
+                rule_groups.push((index, rule.id.as_str(), group, literals, group_regexes));
+            }
+        }
+        for (index, id, group, literals, group_regexes) in lexicon_groups.chain(rule_groups) {
+            let owner = Owner { rule: index, group };
+            for literal in literals {
+                let literal = normalize(literal);
+                needles.push(Needle::Literal {
+                    owner,
+                    bounded_start: literal.starts_with(|c: char| c.is_ascii_alphanumeric()),
+                    bounded_end: literal.ends_with(|c: char| c.is_ascii_alphanumeric()),
+                });
+                patterns.push(literal.into_bytes());
+            }
+            for pattern in group_regexes {
+                let regex = compile_regex(pattern).map_err(|source| MatcherError::Regex {
+                    id: id.to_string(),
+                    pattern: pattern.clone(),
+                    source,
+                })?;
+                let id = regexes.len();
+                match required_prefixes(pattern) {
+                    Some(prefixes) => {
+                        for prefix in prefixes {
+                            needles.push(Needle::Prefix { regex: id });
+                            patterns.push(prefix);
                         }
-                        None => unfiltered.push(id),
                     }
-                    regexes.push(regex);
-                    regex_owners.push(owner);
+                    None => unfiltered.push(id),
                 }
+                regexes.push(regex);
+                regex_owners.push(owner);
             }
         }
         let mut name_vetoes = Vec::with_capacity(rules.len());
@@ -177,6 +217,8 @@ impl Matcher {
         Ok(Matcher {
             name_vetoes,
             specs: rules.iter().map(|r| r.pattern.clone()).collect(),
+            lexicon_signals,
+            lexicon_count: lexicons.len(),
             automaton: AhoCorasick::new(&patterns)?,
             needles,
             regexes,
@@ -188,6 +230,18 @@ impl Matcher {
     /// The rules whose patterns match `normalized` (a text from `normalize`), in rule order.
     pub fn matches(&self, normalized: &str) -> Vec<RuleMatch> {
         let mut hits: Vec<Vec<Hit>> = vec![Vec::new(); self.specs.len()];
+        let mut lexicon_hits: Vec<Vec<Hit>> = vec![Vec::new(); self.lexicon_count];
+        let mut record = |owner: Owner, start: usize, end: usize| {
+            let table = match owner.group {
+                Group::Lexicon => &mut lexicon_hits,
+                _ => &mut hits,
+            };
+            table[owner.rule].push(Hit {
+                group: owner.group,
+                start,
+                end,
+            });
+        };
         let mut candidates = vec![false; self.regexes.len()];
         for &id in &self.unfiltered {
             candidates[id] = true;
@@ -206,22 +260,22 @@ impl Matcher {
                     {
                         continue;
                     }
-                    hits[owner.rule].push(Hit {
-                        group: owner.group,
-                        start,
-                        end,
-                    });
+                    record(owner, start, end);
                 }
             }
         }
         for (id, _) in candidates.iter().enumerate().filter(|(_, c)| **c) {
             let owner = self.regex_owners[id];
             for m in self.regexes[id].find_iter(normalized.as_bytes()) {
-                hits[owner.rule].push(Hit {
-                    group: owner.group,
-                    start: m.start(),
-                    end: m.end(),
-                });
+                record(owner, m.start(), m.end());
+            }
+        }
+        for (rule, weighed) in self.lexicon_signals.iter().enumerate() {
+            for &(signal, lexicon) in weighed {
+                hits[rule].extend(lexicon_hits[lexicon].iter().map(|h| Hit {
+                    group: Group::Signal(signal),
+                    ..*h
+                }));
             }
         }
         let mut found = Vec::new();
@@ -377,14 +431,23 @@ fn weigh(
     None
 }
 
-/// Where each sentence starts: at 0, and after each `.`, `!` or `?` followed by a space (the
-/// same breaks as `sentence_start`).
+/// Where each sentence starts: at 0, after each `.`, `!` or `?` followed by a space (the
+/// same breaks as `sentence_start`), and at each list item or code fence, since the line breaks
+/// that ended them are folded away: a detector weighs one order, not a whole markdown list.
 fn sentence_starts(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut starts = vec![0];
     for (i, &b) in bytes.iter().enumerate() {
-        if matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1) == Some(&b' ') {
+        let next = bytes.get(i + 1).copied();
+        if matches!(b, b'.' | b'!' | b'?') && next == Some(b' ') {
             starts.push(i + 2);
+        } else if b == b' '
+            && matches!(next, Some(b'-' | b'*' | b'#'))
+            && matches!(bytes.get(i + 2), Some(b' ' | b'#'))
+        {
+            starts.push(i + 1);
+        } else if bytes[i..].starts_with(b"'''") && (i == 0 || bytes[i - 1] != b'\'') {
+            starts.push(i);
         }
     }
     starts
@@ -488,7 +551,7 @@ rules:
     fn matched(text: &str) -> Vec<usize> {
         let rules = rules(RULES);
         let refs: Vec<&Rule> = rules.iter().collect();
-        let matcher = Matcher::new(&refs).unwrap();
+        let matcher = Matcher::new(&refs, &[]).unwrap();
         matcher
             .matches(&normalize(text))
             .into_iter()
@@ -546,7 +609,7 @@ rules:
     fn weighed(text: &str) -> Vec<(usize, Vec<usize>)> {
         let rules = rules(DETECTORS);
         let refs: Vec<&Rule> = rules.iter().collect();
-        let matcher = Matcher::new(&refs).unwrap();
+        let matcher = Matcher::new(&refs, &[]).unwrap();
         matcher
             .matches(&normalize(text))
             .into_iter()

@@ -20,6 +20,10 @@ use std::path::{Path, PathBuf};
 /// The built-in rule files, one per family, compiled into the binary.
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     (
+        "rules/lexicons.yaml",
+        include_str!("../../rules/lexicons.yaml"),
+    ),
+    (
         "rules/poisoning.yaml",
         include_str!("../../rules/poisoning.yaml"),
     ),
@@ -47,11 +51,42 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     ("rules/policy.yaml", include_str!("../../rules/policy.yaml")),
 ];
 
-/// One rule file: a list of rules.
+/// One rule file: lexicons, rules, or both.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
+    #[serde(default)]
+    pub lexicons: Vec<Lexicon>,
+    #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+/// One part that many techniques share (a secret, the model addressed, a destination, every
+/// call), found by words and small patterns written once. Detectors weigh it by name; it is
+/// matched once per text however many detectors name it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lexicon {
+    /// Kebab-case; what a detector's signal names in `lexicon:`.
+    pub name: String,
+    /// One line: what the lexicon finds.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub literals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regex: Vec<String>,
+    /// Sentences it must and must not find; they run as tests.
+    pub examples: LexiconExamples,
+}
+
+/// What a lexicon must find and must not find.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconExamples {
+    #[serde(rename = "match")]
+    pub must_match: Vec<String>,
+    #[serde(default, rename = "no_match")]
+    pub must_not_match: Vec<String>,
 }
 
 /// One rule, as written in a rule file.
@@ -138,6 +173,9 @@ pub struct Signal {
     pub name: String,
     /// What it adds to the score; negative for context that speaks against the technique.
     pub weight: i32,
+    /// A shared lexicon whose hits count for this signal, besides its own literals and regexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexicon: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub literals: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -238,10 +276,11 @@ pub enum RuleError {
     NoRules,
 }
 
-/// Every loaded rule, by id, with the file each came from.
+/// Every loaded rule, by id, and every lexicon, by name, with the file each came from.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: BTreeMap<String, (Rule, PathBuf)>,
+    lexicons: BTreeMap<String, (Lexicon, PathBuf)>,
 }
 
 impl RuleSet {
@@ -287,12 +326,29 @@ impl RuleSet {
         Ok(())
     }
 
-    /// Parse and validate one file's rules and add them; a duplicate id is an error.
+    /// Parse and validate one file's lexicons and rules and add them; a duplicate id or
+    /// lexicon name is an error, and so is a signal naming a lexicon not loaded before it.
     pub fn add_file(&mut self, path: &Path, text: &str) -> Result<(), RuleError> {
         let file: RuleFile = yaml_serde::from_str(text).map_err(|source| RuleError::Parse {
             path: path.to_path_buf(),
             source,
         })?;
+        for lexicon in file.lexicons {
+            let invalid = |problem: String| RuleError::Invalid {
+                path: path.to_path_buf(),
+                id: lexicon.name.clone(),
+                problem,
+            };
+            validate_lexicon(&lexicon).map_err(invalid)?;
+            if let Some((_, first)) = self.lexicons.get(&lexicon.name) {
+                return Err(invalid(format!(
+                    "lexicon name already used in {}",
+                    first.display()
+                )));
+            }
+            self.lexicons
+                .insert(lexicon.name.clone(), (lexicon, path.to_path_buf()));
+        }
         for rule in file.rules {
             let invalid = |problem: String| RuleError::Invalid {
                 path: path.to_path_buf(),
@@ -300,6 +356,13 @@ impl RuleSet {
                 problem,
             };
             validate(&rule).map_err(invalid)?;
+            let signals = rule.pattern.iter().flat_map(|p| &p.signals);
+            if let Some(name) = signals
+                .filter_map(|s| s.lexicon.as_ref())
+                .find(|name| !self.lexicons.contains_key(*name))
+            {
+                return Err(invalid(format!("no lexicon is named `{name}`")));
+            }
             if let Some((_, first)) = self.rules.get(&rule.id) {
                 return Err(invalid(format!(
                     "id already used by a rule in {}",
@@ -336,6 +399,11 @@ impl RuleSet {
         self.rules.values().map(|(rule, _)| rule)
     }
 
+    /// Lexicons in name order.
+    pub fn lexicons(&self) -> impl Iterator<Item = &Lexicon> {
+        self.lexicons.values().map(|(lexicon, _)| lexicon)
+    }
+
     pub fn source_of(&self, id: &str) -> Option<&Path> {
         self.rules.get(id).map(|(_, path)| path.as_path())
     }
@@ -347,6 +415,46 @@ impl RuleSet {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+}
+
+/// A lexicon is named in kebab-case, finds something, and says what it must find.
+fn validate_lexicon(lexicon: &Lexicon) -> Result<(), String> {
+    if !is_kebab(&lexicon.name) {
+        return Err(format!(
+            "lexicon name `{}` must be kebab-case",
+            lexicon.name
+        ));
+    }
+    if lexicon.summary.trim().is_empty() {
+        return Err("a lexicon needs a summary".to_string());
+    }
+    validate_group(&lexicon.literals, &lexicon.regex)?;
+    if lexicon.examples.must_match.is_empty() {
+        return Err("a lexicon needs at least one `examples.match`".to_string());
+    }
+    Ok(())
+}
+
+fn is_kebab(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A group of alternatives finds something, and nothing that would match everywhere.
+fn validate_group(literals: &[String], regexes: &[String]) -> Result<(), String> {
+    if literals.is_empty() && regexes.is_empty() {
+        return Err("a match group has neither literals nor regex".to_string());
+    }
+    if literals.iter().any(|l| l.trim().is_empty()) {
+        return Err("an empty literal would match everything".to_string());
+    }
+    for pattern in regexes {
+        matcher::compile_regex(pattern)
+            .map_err(|e| format!("regex `{pattern}` does not compile: {e}"))?;
+    }
+    Ok(())
 }
 
 /// A detector's signals are named once each, and its threshold is positive and reachable.
@@ -362,12 +470,7 @@ fn validate_signals(spec: &MatchSpec) -> Result<(), String> {
     };
     let mut names: Vec<&str> = Vec::new();
     for signal in &spec.signals {
-        let kebab = !signal.name.is_empty()
-            && signal
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !kebab || names.contains(&signal.name.as_str()) {
+        if !is_kebab(&signal.name) || names.contains(&signal.name.as_str()) {
             return Err(format!(
                 "signal `{}` must be kebab-case and named once",
                 signal.name
@@ -423,18 +526,15 @@ fn validate(rule: &Rule) -> Result<(), String> {
             .chain(&spec.unless)
             .chain(&spec.unless_sentence)
             .chain(&spec.unless_name)
-            .map(|g| (&g.literals, &g.regex))
-            .chain(spec.signals.iter().map(|s| (&s.literals, &s.regex)));
+            .map(|g| (&g.literals, &g.regex));
         for (literals, regexes) in groups {
-            if literals.is_empty() && regexes.is_empty() {
-                return Err("a match group has neither literals nor regex".to_string());
-            }
-            if literals.iter().any(|l| l.trim().is_empty()) {
-                return Err("an empty literal would match everything".to_string());
-            }
-            for pattern in regexes {
-                matcher::compile_regex(pattern)
-                    .map_err(|e| format!("regex `{pattern}` does not compile: {e}"))?;
+            validate_group(literals, regexes)?;
+        }
+        for signal in &spec.signals {
+            // A signal may be its lexicon alone.
+            if signal.lexicon.is_none() || !(signal.literals.is_empty() && signal.regex.is_empty())
+            {
+                validate_group(&signal.literals, &signal.regex)?;
             }
         }
         if spec.window == Some(0) {
