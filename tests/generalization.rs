@@ -88,7 +88,12 @@ fn attacks_written_by_others_are_caught_and_their_look_alikes_are_not() {
     let engine = engine();
     // Floors a little under today's figures: a change that loses detection fails here. The
     // held-out set's floor is lower because no rule was written from it.
-    for (set, min_recall, max_fp) in [("authored-a", 0.88, 0.03), ("authored-b", 0.45, 0.045)] {
+    let floors = [
+        ("authored-a", 0.88, 0.03),
+        ("authored-b", 0.45, 0.045),
+        ("authored-c", 0.70, 0.05),
+    ];
+    for (set, min_recall, max_fp) in floors {
         let (recall, fp_rate) = score(&engine, set);
         assert!(
             recall >= min_recall,
