@@ -8,6 +8,7 @@ use super::{Lexicon, MatchSpec, Rule, Scope};
 use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use std::sync::OnceLock;
 
 /// Compiled size limit of one regex. `(?i)` with large bounded repeats grows past it; the
 /// rule lint test enforces it, so a rule author hears about it before users do.
@@ -64,12 +65,29 @@ pub struct Matcher {
     lexicon_count: usize,
     automaton: AhoCorasick,
     needles: Vec<Needle>,
-    regexes: Vec<Regex>,
+    regexes: Vec<LazyRegex>,
     regex_owners: Vec<Owner>,
     /// Regexes with no finite set of prefixes; they run on every text.
     unfiltered: Vec<usize>,
     /// Per rule, what vetoes it when the name of the text's item matches; run only on a match.
     name_vetoes: Vec<Vec<Regex>>,
+}
+
+/// A rule regex, compiled the first time the prefilter selects it: a short run selects few,
+/// and compiling every one of them was most of its start-up. Rule files are validated, regexes
+/// compiled, when they are loaded (the built-in ones by the tests), so compiling cannot fail
+/// here; a pattern that did would match nothing.
+struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| compile_regex(&self.pattern).ok())
+            .as_ref()
+    }
 }
 
 /// What a rule matched in one text.
@@ -162,7 +180,7 @@ impl Matcher {
                 rule_groups.push((index, rule.id.as_str(), group, literals, group_regexes));
             }
         }
-        for (index, id, group, literals, group_regexes) in lexicon_groups.chain(rule_groups) {
+        for (index, _, group, literals, group_regexes) in lexicon_groups.chain(rule_groups) {
             let owner = Owner { rule: index, group };
             for literal in literals {
                 let literal = normalize(literal);
@@ -174,11 +192,10 @@ impl Matcher {
                 patterns.push(literal.into_bytes());
             }
             for pattern in group_regexes {
-                let regex = compile_regex(pattern).map_err(|source| MatcherError::Regex {
-                    id: id.to_string(),
+                let regex = LazyRegex {
                     pattern: pattern.clone(),
-                    source,
-                })?;
+                    compiled: OnceLock::new(),
+                };
                 let id = regexes.len();
                 match required_prefixes(pattern) {
                     Some(prefixes) => {
@@ -266,7 +283,10 @@ impl Matcher {
         }
         for (id, _) in candidates.iter().enumerate().filter(|(_, c)| **c) {
             let owner = self.regex_owners[id];
-            for m in self.regexes[id].find_iter(normalized.as_bytes()) {
+            let Some(regex) = self.regexes[id].get() else {
+                continue;
+            };
+            for m in regex.find_iter(normalized.as_bytes()) {
                 record(owner, m.start(), m.end());
             }
         }

@@ -287,8 +287,10 @@ impl RuleSet {
     /// The built-in rules, then every `.yaml`/`.yml` file in each of `dirs`.
     pub fn load(dirs: &[PathBuf]) -> Result<Self, RuleError> {
         let mut set = RuleSet::default();
+        // The built-in files are validated by the tests; compiling their regexes on every run
+        // would be most of a short run's start-up, so they compile when first needed.
         for (path, text) in BUILTIN_RULE_FILES {
-            set.add_file(Path::new(path), text)?;
+            set.add_source(Path::new(path), text, Compile::Later)?;
         }
         for dir in dirs {
             set.add_dir(dir)?;
@@ -329,6 +331,10 @@ impl RuleSet {
     /// Parse and validate one file's lexicons and rules and add them; a duplicate id or
     /// lexicon name is an error, and so is a signal naming a lexicon not loaded before it.
     pub fn add_file(&mut self, path: &Path, text: &str) -> Result<(), RuleError> {
+        self.add_source(path, text, Compile::Now)
+    }
+
+    fn add_source(&mut self, path: &Path, text: &str, compile: Compile) -> Result<(), RuleError> {
         let file: RuleFile = yaml_serde::from_str(text).map_err(|source| RuleError::Parse {
             path: path.to_path_buf(),
             source,
@@ -339,7 +345,7 @@ impl RuleSet {
                 id: lexicon.name.clone(),
                 problem,
             };
-            validate_lexicon(&lexicon).map_err(invalid)?;
+            validate_lexicon(&lexicon, compile).map_err(invalid)?;
             if let Some((_, first)) = self.lexicons.get(&lexicon.name) {
                 return Err(invalid(format!(
                     "lexicon name already used in {}",
@@ -355,7 +361,7 @@ impl RuleSet {
                 id: rule.id.clone(),
                 problem,
             };
-            validate(&rule).map_err(invalid)?;
+            validate(&rule, compile).map_err(invalid)?;
             let signals = rule.pattern.iter().flat_map(|p| &p.signals);
             if let Some(name) = signals
                 .filter_map(|s| s.lexicon.as_ref())
@@ -417,8 +423,15 @@ impl RuleSet {
     }
 }
 
+/// Whether loading compiles a file's regexes to check them, or leaves that to their first use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compile {
+    Now,
+    Later,
+}
+
 /// A lexicon is named in kebab-case, finds something, and says what it must find.
-fn validate_lexicon(lexicon: &Lexicon) -> Result<(), String> {
+fn validate_lexicon(lexicon: &Lexicon, compile: Compile) -> Result<(), String> {
     if !is_kebab(&lexicon.name) {
         return Err(format!(
             "lexicon name `{}` must be kebab-case",
@@ -428,7 +441,7 @@ fn validate_lexicon(lexicon: &Lexicon) -> Result<(), String> {
     if lexicon.summary.trim().is_empty() {
         return Err("a lexicon needs a summary".to_string());
     }
-    validate_group(&lexicon.literals, &lexicon.regex)?;
+    validate_group(&lexicon.literals, &lexicon.regex, compile)?;
     if lexicon.examples.must_match.is_empty() {
         return Err("a lexicon needs at least one `examples.match`".to_string());
     }
@@ -443,16 +456,18 @@ fn is_kebab(name: &str) -> bool {
 }
 
 /// A group of alternatives finds something, and nothing that would match everywhere.
-fn validate_group(literals: &[String], regexes: &[String]) -> Result<(), String> {
+fn validate_group(literals: &[String], regexes: &[String], compile: Compile) -> Result<(), String> {
     if literals.is_empty() && regexes.is_empty() {
         return Err("a match group has neither literals nor regex".to_string());
     }
     if literals.iter().any(|l| l.trim().is_empty()) {
         return Err("an empty literal would match everything".to_string());
     }
-    for pattern in regexes {
-        matcher::compile_regex(pattern)
-            .map_err(|e| format!("regex `{pattern}` does not compile: {e}"))?;
+    if compile == Compile::Now {
+        for pattern in regexes {
+            matcher::compile_regex(pattern)
+                .map_err(|e| format!("regex `{pattern}` does not compile: {e}"))?;
+        }
     }
     Ok(())
 }
@@ -494,7 +509,7 @@ fn validate_signals(spec: &MatchSpec) -> Result<(), String> {
 }
 
 /// Checks that need no compilation: ids, names, matchers present and well formed.
-fn validate(rule: &Rule) -> Result<(), String> {
+fn validate(rule: &Rule, compile: Compile) -> Result<(), String> {
     let id_ok = rule.id.len() >= 4
         && rule.id.is_ascii()
         && rule
@@ -528,13 +543,13 @@ fn validate(rule: &Rule) -> Result<(), String> {
             .chain(&spec.unless_name)
             .map(|g| (&g.literals, &g.regex));
         for (literals, regexes) in groups {
-            validate_group(literals, regexes)?;
+            validate_group(literals, regexes, compile)?;
         }
         for signal in &spec.signals {
             // A signal may be its lexicon alone.
             if signal.lexicon.is_none() || !(signal.literals.is_empty() && signal.regex.is_empty())
             {
-                validate_group(&signal.literals, &signal.regex)?;
+                validate_group(&signal.literals, &signal.regex, compile)?;
             }
         }
         if spec.window == Some(0) {
