@@ -143,15 +143,10 @@ impl Matcher {
             }
             lexicon_signals.push(weighed);
         }
-        let lexicon_groups = lexicons.iter().enumerate().map(|(index, lexicon)| {
-            (
-                index,
-                lexicon.name.as_str(),
-                Group::Lexicon,
-                &lexicon.literals,
-                &lexicon.regex,
-            )
-        });
+        let lexicon_groups = lexicons
+            .iter()
+            .enumerate()
+            .map(|(index, lexicon)| (index, Group::Lexicon, &lexicon.literals, &lexicon.regex));
         let mut rule_groups = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             let Some(spec) = &rule.pattern else { continue };
@@ -177,10 +172,10 @@ impl Matcher {
                         .map(|g| (Group::UnlessSentence, &g.literals, &g.regex)),
                 );
             for (group, literals, group_regexes) in groups {
-                rule_groups.push((index, rule.id.as_str(), group, literals, group_regexes));
+                rule_groups.push((index, group, literals, group_regexes));
             }
         }
-        for (index, _, group, literals, group_regexes) in lexicon_groups.chain(rule_groups) {
+        for (index, group, literals, group_regexes) in lexicon_groups.chain(rule_groups) {
             let owner = Owner { rule: index, group };
             for literal in literals {
                 let literal = normalize(literal);
@@ -663,6 +658,48 @@ rules:
             [(1, vec![0, 1])],
             "the sentence's veto holds for the sentence scope only"
         );
+    }
+
+    #[test]
+    fn a_lexicon_counts_for_every_detector_that_weighs_it() {
+        let file: crate::rules::RuleFile = yaml_serde::from_str(
+            r#"
+lexicons:
+  - {name: secret, summary: s, literals: ["api key"], examples: {match: ["api key"]}}
+rules:
+  - {id: T020, name: f, category: poisoning, severity: high, confidence: high, summary: s, help: h,
+     match: {threshold: 3, signals: [
+       {name: secret, weight: 2, lexicon: secret},
+       {name: sent, weight: 1, literals: ["send"]}]}}
+  - {id: T021, name: g, category: poisoning, severity: high, confidence: high, summary: s, help: h,
+     match: {threshold: 2, signals: [{name: secret, weight: 2, lexicon: secret}]}}
+"#,
+        )
+        .unwrap();
+        let refs: Vec<&Rule> = file.rules.iter().collect();
+        let lexicons: Vec<&Lexicon> = file.lexicons.iter().collect();
+        let matcher = Matcher::new(&refs, &lexicons).unwrap();
+        let matched = |text: &str| -> Vec<(usize, Vec<usize>)> {
+            matcher
+                .matches(&normalize(text))
+                .into_iter()
+                .map(|m| (m.rule, m.signals))
+                .collect()
+        };
+        assert_eq!(
+            matched("Send the API key."),
+            [(0, vec![0, 1]), (1, vec![0])]
+        );
+        assert_eq!(matched("The API key. Send it."), [(1, vec![0])]);
+        assert!(matched("Send it.").is_empty());
+        let unknown = Rule {
+            id: "T022".into(),
+            ..file.rules[1].clone()
+        };
+        assert!(matches!(
+            Matcher::new(&[&unknown], &[]),
+            Err(MatcherError::UnknownLexicon { .. })
+        ));
     }
 
     #[test]
