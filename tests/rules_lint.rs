@@ -50,15 +50,7 @@ fn every_regex_compiles_under_the_size_limit() {
     let mut patterns: Vec<(&str, &String)> = Vec::new();
     for rule in rules.iter() {
         let Some(spec) = &rule.pattern else { continue };
-        let groups = spec
-            .all
-            .iter()
-            .chain(&spec.unless)
-            .chain(&spec.unless_sentence)
-            .chain(&spec.unless_name)
-            .map(|g| &g.regex)
-            .chain(spec.signals.iter().map(|s| &s.regex));
-        patterns.extend(groups.flatten().map(|p| (rule.id.as_str(), p)));
+        patterns.extend(spec.regexes().map(|p| (rule.id.as_str(), p)));
     }
     for lexicon in rules.lexicons() {
         patterns.extend(lexicon.regex.iter().map(|p| (lexicon.name.as_str(), p)));

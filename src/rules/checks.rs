@@ -258,7 +258,7 @@ fn is_iban_prefix(rest: &str) -> bool {
         .filter(|c| *c != ' ')
         .take(34)
         .collect();
-    compact.len() >= 15 && is_iban(&compact[..compact.len().min(34)])
+    is_iban(&compact)
 }
 
 /// A few characters either side of byte `at`, for evidence.

@@ -193,6 +193,24 @@ pub enum Scope {
     Text,
 }
 
+impl MatchSpec {
+    /// Every group of alternatives: the `all` groups and the three kinds of veto.
+    pub fn groups(&self) -> impl Iterator<Item = &PatternGroup> {
+        self.all
+            .iter()
+            .chain(&self.unless)
+            .chain(&self.unless_sentence)
+            .chain(&self.unless_name)
+    }
+
+    /// Every regex the spec holds, its signals' own included (not their lexicons').
+    pub fn regexes(&self) -> impl Iterator<Item = &String> {
+        self.groups()
+            .flat_map(|g| &g.regex)
+            .chain(self.signals.iter().flat_map(|s| &s.regex))
+    }
+}
+
 impl Scope {
     fn is_sentence(&self) -> bool {
         *self == Scope::Sentence
@@ -519,12 +537,7 @@ fn validate(rule: &Rule, compile: Compile) -> Result<(), String> {
     if !id_ok {
         return Err("id must be at least 4 ASCII letters, digits or dashes".to_string());
     }
-    if rule.name.is_empty()
-        || !rule
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
+    if !is_kebab(&rule.name) {
         return Err(format!("name `{}` must be kebab-case", rule.name));
     }
     if rule.summary.trim().is_empty() || rule.help.trim().is_empty() {
@@ -535,15 +548,8 @@ fn validate(rule: &Rule, compile: Compile) -> Result<(), String> {
             return Err("`match` needs either `all` groups or `signals`, not both".to_string());
         }
         validate_signals(spec)?;
-        let groups = spec
-            .all
-            .iter()
-            .chain(&spec.unless)
-            .chain(&spec.unless_sentence)
-            .chain(&spec.unless_name)
-            .map(|g| (&g.literals, &g.regex));
-        for (literals, regexes) in groups {
-            validate_group(literals, regexes, compile)?;
+        for group in spec.groups() {
+            validate_group(&group.literals, &group.regex, compile)?;
         }
         for signal in &spec.signals {
             // A signal may be its lexicon alone.
