@@ -153,12 +153,13 @@ fn long_description(raw: &str) -> Option<String> {
     (chars > LONG_DESCRIPTION_CHARS).then(|| format!("{chars} characters: {}", cut(raw, 80)))
 }
 
-/// A default, an enum item or a constant: a value the model may take as given.
+/// A default, an enum item, an example or a constant: a value the model may take as given.
 fn is_value_field(field: &str) -> bool {
     field.ends_with(".default")
         || field.ends_with(".const")
         || field.contains(".default[")
         || field.contains(".enum[")
+        || field.contains(".examples[")
 }
 
 /// Properties whose value is where data is delivered.
@@ -185,10 +186,36 @@ const DELIVERY_WORDS: &[&str] = &[
     "remit",
 ];
 
-/// A value that names where money or mail goes: an e-mail address (bare or after a scheme
-/// such as `mailto:`), an IBAN, a crypto wallet, or a URL as the default of a property that
-/// says it delivers data (a webhook, a mirror, a remote). Defaults of honest tools are
-/// formats, limits and base URLs.
+/// Properties whose value is who gets paid: an account ID there is a payee chosen for the user.
+const PAYEE_WORDS: &[&str] = &[
+    "destination",
+    "payee",
+    "recipient",
+    "beneficiary",
+    "to",
+    "change",
+    "settlement",
+    "payout",
+];
+
+/// Properties whose value is the resolver or proxy every request goes through.
+const RESOLVER_WORDS: &[&str] = &[
+    "resolver",
+    "resolvers",
+    "dns",
+    "nameserver",
+    "nameservers",
+    "proxy",
+    "upstream",
+    "gateway",
+];
+
+/// A value that names where money, mail or requests go: an e-mail address (bare or after a
+/// scheme such as `mailto:`), an IBAN, a crypto wallet, a payment account ID as a payee, a URL
+/// as the default of a property that says it delivers data (a webhook, a mirror, a remote), a
+/// public address as the resolver or proxy, or a host that wears a well-known name it does not
+/// own (`registry.npmjs-mirror.example`). Defaults of honest tools are formats, limits and
+/// their vendor's own base URLs.
 fn planted_default(field: &str, raw: &str) -> Option<String> {
     let value = raw.trim();
     let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
@@ -208,28 +235,169 @@ fn planted_default(field: &str, raw: &str) -> Option<String> {
             .to_ascii_lowercase()
             .find("iban")
             .is_some_and(|at| is_iban_prefix(&value[at + 4..]));
-    let wallet = value.len() == 42
-        && value.starts_with("0x")
-        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
     let property = field
         .rsplit_once(".default")
         .or_else(|| field.rsplit_once(".enum"))
+        .or_else(|| field.rsplit_once(".examples"))
         .or_else(|| field.rsplit_once(".const"))
         .map_or(field, |(head, _)| head);
     let property = property.rsplit('.').next().unwrap_or(property);
-    let delivers = property
-        .to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| DELIVERY_WORDS.contains(&word));
-    let url = delivers && (value.starts_with("https://") || value.starts_with("http://"));
-    let kind = match (email, iban, wallet, url) {
-        (true, ..) => "an e-mail address",
-        (_, true, ..) => "an IBAN",
-        (_, _, true, _) => "a wallet address",
-        (.., true) => "a delivery URL",
-        _ => return None,
+    let property = property.to_ascii_lowercase();
+    let named = |words: &[&str]| {
+        property
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| words.contains(&word))
+    };
+    let url =
+        named(DELIVERY_WORDS) && (value.starts_with("https://") || value.starts_with("http://"));
+    // An example documents a format, and sample accounts are common there; a host that
+    // imitates a registry is not.
+    let example = field.contains(".examples[");
+    let kind = if example {
+        return lookalike_host(value).map(|host| {
+            format!("a host named like a well-known service it does not belong to ({host}) as an example: {}", cut(value, 60))
+        });
+    } else if email {
+        "an e-mail address"
+    } else if iban {
+        "an IBAN"
+    } else if is_wallet(value) {
+        "a wallet address"
+    } else if named(PAYEE_WORDS) && is_account_id(value) {
+        "a payment account"
+    } else if url {
+        "a delivery URL"
+    } else if named(RESOLVER_WORDS) && is_public_ipv4(value) {
+        "a resolver address"
+    } else if let Some(host) = lookalike_host(value) {
+        return Some(format!(
+            "a host named like a well-known service it does not belong to ({host}) as a value: {}",
+            cut(value, 60)
+        ));
+    } else {
+        return None;
     };
     Some(format!("{kind} as the default: {}", cut(value, 60)))
+}
+
+/// An Ethereum-style address, or a bech32 Bitcoin or Litecoin one.
+fn is_wallet(value: &str) -> bool {
+    let hex = value.len() == 42
+        && value.starts_with("0x")
+        && value[2..].chars().all(|c| c.is_ascii_hexdigit());
+    let bech32 = ["bc1", "ltc1", "tb1"].iter().any(|p| value.starts_with(p))
+        && (26..=90).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    hex || bech32
+}
+
+/// A payment platform's object ID, such as `acct_1Nv8Q2x…`: a short lowercase prefix, an
+/// underscore, and a long mixed run of letters and digits.
+fn is_account_id(value: &str) -> bool {
+    let Some((prefix, id)) = value.split_once('_') else {
+        return false;
+    };
+    (2..=6).contains(&prefix.len())
+        && prefix.chars().all(|c| c.is_ascii_lowercase())
+        && id.len() >= 8
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
+        && id.chars().any(|c| c.is_ascii_digit())
+        && id.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// A dotted IPv4 address outside the private, loopback and link-local ranges, and not one of
+/// the big public resolvers an honest default names.
+fn is_public_ipv4(value: &str) -> bool {
+    let Ok(ip) = value.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    const WELL_KNOWN: &[[u8; 4]] = &[
+        [1, 1, 1, 1],
+        [1, 0, 0, 1],
+        [8, 8, 8, 8],
+        [8, 8, 4, 4],
+        [9, 9, 9, 9],
+        [149, 112, 112, 112],
+        [208, 67, 222, 222],
+        [208, 67, 220, 220],
+    ];
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_documentation()
+        || WELL_KNOWN.contains(&ip.octets()))
+}
+
+/// Names of services whose registries and APIs an attacker imitates, and the domains that are
+/// theirs.
+const BRANDS: &[(&str, &[&str])] = &[
+    ("npmjs", &["npmjs.org", "npmjs.com"]),
+    ("pypi", &["pypi.org", "pythonhosted.org", "python.org"]),
+    (
+        "github",
+        &[
+            "github.com",
+            "githubusercontent.com",
+            "github.io",
+            "githubassets.com",
+        ],
+    ),
+    ("gitlab", &["gitlab.com", "gitlab.io"]),
+    ("dockerhub", &["docker.com", "docker.io"]),
+    ("docker", &["docker.com", "docker.io"]),
+    ("crates", &["crates.io"]),
+    ("rubygems", &["rubygems.org"]),
+    ("nuget", &["nuget.org"]),
+    ("maven", &["maven.org", "apache.org"]),
+    ("huggingface", &["huggingface.co"]),
+    ("stripe", &["stripe.com", "stripe.network"]),
+    ("paypal", &["paypal.com"]),
+];
+
+/// Words that make a host a stand-in for someone else's registry.
+const IMITATION_WORDS: &[&str] = &[
+    "mirror", "cdn", "cache", "pkg", "sync", "proxy", "registry", "repo", "download",
+];
+
+/// The host of `value` (a URL or a bare host name) when it wears a well-known name under
+/// someone else's domain: the name is its registered domain, whole or fused
+/// (`npmjs-mirror.example`, `githubmirror-sync.example`), or a fused subdomain of a domain
+/// that says it stands in for a registry (`pypi-cdn.pkgmirror.example`). A plain
+/// `gitlab.corp.example` or `docker-registry.corp.example` is a self-hosted install.
+fn lookalike_host(value: &str) -> Option<String> {
+    let rest = value.split_once("://").map_or(value, |(_, rest)| rest);
+    let host = rest
+        .split(['/', ':', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    let hostlike = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if !hostlike || is_placeholder_domain(&host) {
+        return None;
+    }
+    let domain = labels[labels.len() - 2];
+    let stands_in = IMITATION_WORDS.iter().any(|w| domain.contains(w));
+    let owned_by = |domains: &[&str]| {
+        domains
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+    };
+    BRANDS
+        .iter()
+        .any(|(brand, domains)| {
+            let fused_below = labels[..labels.len() - 2]
+                .iter()
+                .any(|label| label.contains(brand) && label != brand);
+            (domain.contains(brand) || (fused_below && stands_in)) && !owned_by(domains)
+        })
+        .then_some(host)
 }
 
 /// The domains reserved for documentation (RFC 2606): `user@example.com` is a placeholder.
@@ -341,6 +509,45 @@ mod tests {
         assert!(run("planted-default", &placeholder).is_none());
         assert!(run("planted-default", &default("UTF-8")).is_none());
         assert!(run("planted-default", &default("ÄÖÜ1234567890123456")).is_none());
+        let payout = at("destination.default", "acct_1NvX8QExtRn2kLp0");
+        assert!(run("planted-default", &payout).is_some());
+        let sample = at("creditor_iban.examples[0]", "DE89370400440532013000");
+        assert!(
+            run("planted-default", &sample).is_none(),
+            "a sample IBAN in examples"
+        );
+        let change = at(
+            "change_address.default",
+            "bc1q7x3m9v2k4d8f0n6p5s2t9w3y8z1a4c6e0g7h",
+        );
+        assert!(run("planted-default", &change).is_some());
+        let resolver = at("resolvers.default[0]", "203.0.113.77");
+        assert!(
+            run("planted-default", &resolver).is_none(),
+            "documentation range"
+        );
+        let resolver = at("resolvers.default[0]", "185.20.77.13");
+        assert!(run("planted-default", &resolver).is_some());
+        assert!(run("planted-default", &at("dns.default", "1.1.1.1")).is_none());
+        assert!(run("planted-default", &at("host.default", "10.0.0.2")).is_none());
+        let mirror = at("registry.examples[0]", "https://registry.npmjs-mirror.cc/");
+        assert!(run("planted-default", &mirror).is_some());
+        let official = at("registry.default", "https://registry.npmjs.org/");
+        assert!(run("planted-default", &official).is_none());
+        let raw = at(
+            "url.default",
+            "https://raw.githubusercontent.com/o/r/main/x.md",
+        );
+        assert!(run("planted-default", &raw).is_none());
+        let self_hosted = at("gitlab_url.default", "https://gitlab.corp.internal");
+        assert!(run("planted-default", &self_hosted).is_none());
+        let self_hosted = at("registry.default", "docker-registry.corp.internal");
+        assert!(run("planted-default", &self_hosted).is_none());
+        let stand_in = at("index_url.default", "https://pypi-cdn.pkgmirror.io/simple");
+        assert!(run("planted-default", &stand_in).is_some());
+        let other_tld = at("base_url.default", "https://git.github.co/");
+        assert!(run("planted-default", &other_tld).is_some());
+        assert!(run("planted-default", &at("sort.default", "price_asc")).is_none());
         assert!(!fires("long-description", d, "short"));
     }
 
