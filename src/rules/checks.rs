@@ -252,12 +252,10 @@ fn planted_default(field: &str, raw: &str) -> Option<String> {
         named(DELIVERY_WORDS) && (value.starts_with("https://") || value.starts_with("http://"));
     // An example documents a format, and sample accounts are common there; a host that
     // imitates a registry is not.
-    let example = field.contains(".examples[");
-    let kind = if example {
-        return lookalike_host(value).map(|host| {
-            format!("a host named like a well-known service it does not belong to ({host}) as an example: {}", cut(value, 60))
-        });
-    } else if email {
+    if field.contains(".examples[") {
+        return lookalike_host(value).map(|host| imitation(&host, value));
+    }
+    let kind = if email {
         "an e-mail address"
     } else if iban {
         "an IBAN"
@@ -270,14 +268,18 @@ fn planted_default(field: &str, raw: &str) -> Option<String> {
     } else if named(RESOLVER_WORDS) && is_public_ipv4(value) {
         "a resolver address"
     } else if let Some(host) = lookalike_host(value) {
-        return Some(format!(
-            "a host named like a well-known service it does not belong to ({host}) as a value: {}",
-            cut(value, 60)
-        ));
+        return Some(imitation(&host, value));
     } else {
         return None;
     };
     Some(format!("{kind} as the default: {}", cut(value, 60)))
+}
+
+fn imitation(host: &str, value: &str) -> String {
+    format!(
+        "a host named like a well-known service it does not belong to ({host}) as a value: {}",
+        cut(value, 60)
+    )
 }
 
 /// An Ethereum-style address, or a bech32 Bitcoin or Litecoin one.
