@@ -8,6 +8,7 @@ use super::launcher::{Launcher, program_name};
 use super::{ConfigFile, Launch, Located, Server, Setting, secrets};
 use crate::finding::{Finding, Location};
 use crate::rules::RuleSet;
+use crate::rules::checks::url_host;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -1046,18 +1047,9 @@ fn spec_is_pinned(runner: Runner, spec: &str) -> bool {
 /// The host of a plain `http://` URL that is not loopback.
 fn plain_http_host(url: &str) -> Option<String> {
     let url = url.trim();
-    let rest = url
-        .get(..7)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
-        .map(|_| &url[7..])?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let host = if host_port.starts_with('[') {
-        host_port.split_inclusive(']').next().unwrap_or(host_port)
-    } else {
-        host_port.split(':').next().unwrap_or(host_port)
-    };
-    let host = host.to_ascii_lowercase();
+    url.get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))?;
+    let host = url_host(url);
     // `host.docker.internal` is this machine as Docker Desktop names it.
     let loopback = host == "localhost"
         || host.ends_with(".localhost")

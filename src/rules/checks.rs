@@ -218,6 +218,11 @@ const RESOLVER_WORDS: &[&str] = &[
 /// their vendor's own base URLs.
 fn planted_default(field: &str, raw: &str) -> Option<String> {
     let value = raw.trim();
+    // An example documents a format, and sample accounts are common there; a host that
+    // imitates a registry is not.
+    if field.contains(".examples[") {
+        return lookalike_host(value).map(|host| imitation(&host, value));
+    }
     let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
     let address = value
         .split_once(':')
@@ -248,13 +253,6 @@ fn planted_default(field: &str, raw: &str) -> Option<String> {
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|word| words.contains(&word))
     };
-    let url =
-        named(DELIVERY_WORDS) && (value.starts_with("https://") || value.starts_with("http://"));
-    // An example documents a format, and sample accounts are common there; a host that
-    // imitates a registry is not.
-    if field.contains(".examples[") {
-        return lookalike_host(value).map(|host| imitation(&host, value));
-    }
     let kind = if email {
         "an e-mail address"
     } else if iban {
@@ -263,7 +261,9 @@ fn planted_default(field: &str, raw: &str) -> Option<String> {
         "a wallet address"
     } else if named(PAYEE_WORDS) && is_account_id(value) {
         "a payment account"
-    } else if url {
+    } else if named(DELIVERY_WORDS)
+        && (value.starts_with("https://") || value.starts_with("http://"))
+    {
         "a delivery URL"
     } else if named(RESOLVER_WORDS) && is_public_ipv4(value) {
         "a resolver address"
@@ -275,6 +275,7 @@ fn planted_default(field: &str, raw: &str) -> Option<String> {
     Some(format!("{kind} as the default: {}", cut(value, 60)))
 }
 
+/// The evidence for a value on an imitation host.
 fn imitation(host: &str, value: &str) -> String {
     format!(
         "a host named like a well-known service it does not belong to ({host}) as a value: {}",
@@ -359,6 +360,20 @@ const BRANDS: &[(&str, &[&str])] = &[
     ("paypal", &["paypal.com"]),
 ];
 
+/// The host of a URL (`scheme://user@host:port/path`) or of a bare `host:port/path`,
+/// lowercased, without user, port or path; an IPv6 host keeps its brackets.
+pub fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if host_port.starts_with('[') {
+        host_port.split_inclusive(']').next().unwrap_or(host_port)
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    host.to_ascii_lowercase()
+}
+
 /// Words that make a host a stand-in for someone else's registry.
 const IMITATION_WORDS: &[&str] = &[
     "mirror", "cdn", "cache", "pkg", "sync", "proxy", "registry", "repo", "download",
@@ -370,12 +385,7 @@ const IMITATION_WORDS: &[&str] = &[
 /// that says it stands in for a registry (`pypi-cdn.pkgmirror.example`). A plain
 /// `gitlab.corp.example` or `docker-registry.corp.example` is a self-hosted install.
 fn lookalike_host(value: &str) -> Option<String> {
-    let rest = value.split_once("://").map_or(value, |(_, rest)| rest);
-    let host = rest
-        .split(['/', ':', '?', '#'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let host = url_host(value);
     let labels: Vec<&str> = host.split('.').collect();
     let hostlike = labels.len() >= 2
         && labels
